@@ -1,0 +1,1 @@
+//! One virtual router's state machine.

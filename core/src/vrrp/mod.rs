@@ -1,0 +1,72 @@
+//! VRRP v2 (RFC 3768) and v3 (RFC 5798, RFC 9568), as keepalived 2.2.7 speaks it.
+//!
+//! - [`packet`]: the wire format, byte-exact, and the checks that need no configuration
+//! - [`validate`]: the checks an advert must pass for one configured instance
+//! - [`instance`]: one virtual router's state machine
+//! - [`group`]: sync groups, whose members change state together
+//! - [`router`]: all instances of one host, dispatching inputs and collecting outputs
+
+pub mod group;
+pub mod instance;
+pub mod packet;
+pub mod router;
+pub mod validate;
+
+use serde::{Deserialize, Serialize};
+use std::net::IpAddr;
+
+pub use packet::{Advert, Auth, Version};
+
+/// An instance's state (RFC 5798 §6.4; keepalived adds Fault).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum State {
+    Init,
+    Backup,
+    Master,
+    Fault,
+}
+
+impl State {
+    /// The name keepalived logs and scenario expectations use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Init => "INIT",
+            State::Backup => "BACKUP",
+            State::Master => "MASTER",
+            State::Fault => "FAULT",
+        }
+    }
+}
+
+impl std::fmt::Display for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A VRRP datagram as the driver received it.
+///
+/// For IPv4, `bytes` is the whole IP datagram (header included, as a raw socket
+/// returns it) so that the codec checks TTL, protocol and addresses itself. For
+/// IPv6, the kernel strips the header: `bytes` is the VRRP message and `ttl`
+/// the hop limit the driver read from the ancillary data.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Received {
+    pub iface: String,
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    pub ttl: u8,
+    pub bytes: Vec<u8>,
+}
+
+/// A VRRP datagram to send, in the same shape as [`Received`]: a whole IPv4
+/// datagram (the driver sends it with IP_HDRINCL), or an IPv6 VRRP message
+/// that the driver sends with hop limit `ttl`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Transmit {
+    pub iface: String,
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    pub ttl: u8,
+    pub bytes: Vec<u8>,
+}

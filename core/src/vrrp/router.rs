@@ -1,0 +1,1 @@
+//! All VRRP instances of one host.

@@ -1,0 +1,1 @@
+//! Checks of a decoded advert against one configured instance.
