@@ -7,5 +7,6 @@
 
 pub mod time;
 pub mod vrrp;
+pub mod wire;
 
 pub use time::Instant;

@@ -8,7 +8,9 @@ use core::time::Duration;
 use serde::{Deserialize, Serialize};
 
 /// A point in time, in nanoseconds from the driver's epoch.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 pub struct Instant(u64);
 
 impl Instant {

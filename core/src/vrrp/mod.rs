@@ -6,6 +6,7 @@
 //! - [`group`]: sync groups, whose members change state together
 //! - [`router`]: all instances of one host, dispatching inputs and collecting outputs
 
+pub(crate) mod checksum;
 pub mod group;
 pub mod instance;
 pub mod packet;
@@ -15,7 +16,7 @@ pub mod validate;
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
 
-pub use packet::{Advert, Auth, Version};
+pub use packet::{Advert, Auth, Decoded, PacketError, Version, decode_ipv4, decode_ipv6};
 
 /// An instance's state (RFC 5798 §6.4; keepalived adds Fault).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
