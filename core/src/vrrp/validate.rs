@@ -313,3 +313,6 @@ fn check_unicast_src(decoded: &Decoded, peers: &[UnicastPeer]) -> Result<(), Inv
 fn constant_time_eq(a: &[u8; 8], b: &[u8; 8]) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
+
+#[cfg(test)]
+mod tests;
