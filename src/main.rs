@@ -1,1 +1,37 @@
-fn main() {}
+//! The `vigil` command line: wires the core and the drivers into subcommands.
+
+mod pcap_check;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Debug, Parser)]
+#[command(name = "vigil", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Work with packet captures.
+    Pcap {
+        #[command(subcommand)]
+        command: PcapCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum PcapCommand {
+    /// Decode and check every VRRP packet in capture files.
+    Check(pcap_check::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Pcap {
+            command: PcapCommand::Check(args),
+        } => pcap_check::run(&args),
+    }
+}

@@ -300,7 +300,8 @@ fn msg_len_u16(msg: &[u8]) -> u16 {
 /// ignored; header options are skipped as IHL says. The kernel already drops
 /// bad header checksums before a raw socket sees them, so that check matters
 /// for captures. keepalived's own IPv4 checks are at vrrp.c:839 (length) and
-/// vrrp.c:972 (total length vs received).
+/// vrrp.c:972 (total length vs received); it checks nothing about the source
+/// address, and neither does this.
 pub fn decode_ipv4(datagram: &[u8]) -> Result<Decoded, PacketError> {
     let header = datagram
         .get(..IPV4_HEADER_LEN)
