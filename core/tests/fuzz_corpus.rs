@@ -38,7 +38,9 @@ fn every_corpus_input_replays_without_panic() {
     let mut seeds = 0;
     for path in &entries {
         let data = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        let name = path.file_name().map_or(String::new(), |n| n.to_string_lossy().into_owned());
+        let name = path
+            .file_name()
+            .map_or(String::new(), |n| n.to_string_lossy().into_owned());
         let accepted = replay(&name, &data);
         // Seeds from keepalived's captures must keep decoding: whole IPv4
         // datagrams, and the IPv6 message made for fe80::1 → ff02::12. (IPv4
@@ -48,6 +50,10 @@ fn every_corpus_input_replays_without_panic() {
             seeds += 1;
         }
     }
-    assert!(entries.len() >= 13, "corpus has only {} inputs", entries.len());
+    assert!(
+        entries.len() >= 13,
+        "corpus has only {} inputs",
+        entries.len()
+    );
     assert!(seeds >= 7, "only {seeds} decodable seeds");
 }
