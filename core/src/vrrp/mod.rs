@@ -3,20 +3,27 @@
 //! - [`packet`]: the wire format, byte-exact, and the checks that need no configuration
 //! - [`validate`]: the checks an advert must pass for one configured instance
 //! - [`instance`]: one virtual router's state machine
+//! - [`track`]: tracked scripts, interfaces and files, and what they do to priority
+//! - [`event`]: commands in, actions out
 //! - [`group`]: sync groups, whose members change state together
 //! - [`router`]: all instances of one host, dispatching inputs and collecting outputs
 
 pub(crate) mod checksum;
+pub mod event;
 pub mod group;
 pub mod instance;
 pub mod packet;
 pub mod router;
+pub mod track;
 pub mod validate;
 
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
 
+pub use event::{Action, Command, Reason, Vip};
+pub use instance::{Instance, InstanceConfig};
 pub use packet::{Advert, Auth, Decoded, PacketError, Version, decode_ipv4, decode_ipv6};
+pub use router::Router;
 
 /// An instance's state (RFC 5798 §6.4; keepalived adds Fault).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -25,6 +32,8 @@ pub enum State {
     Backup,
     Master,
     Fault,
+    /// Shut down gracefully (keepalived's notify_stop).
+    Stopped,
 }
 
 impl State {
@@ -35,6 +44,7 @@ impl State {
             State::Backup => "BACKUP",
             State::Master => "MASTER",
             State::Fault => "FAULT",
+            State::Stopped => "STOPPED",
         }
     }
 }

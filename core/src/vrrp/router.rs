@@ -1,1 +1,191 @@
-//! All VRRP instances of one host.
+//! All VRRP instances of one host: decodes each datagram once, hands it to
+//! the instance it belongs to, runs the sync groups, and gathers the outputs
+//! in the order they were produced.
+
+use super::event::{Action, Command};
+use super::group::{GroupConfig, SyncGroup};
+use super::instance::{self, Instance, InstanceConfig};
+use super::{Received, Transmit};
+use crate::Instant;
+use std::collections::{BTreeMap, VecDeque};
+
+/// A configuration the router cannot run.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum RouterError {
+    #[error("sync group {group}: no vrrp_instance named {member}")]
+    UnknownMember { group: String, member: String },
+    #[error(
+        "vrrp_instance {member} is in sync groups {first} and {second}; an instance can be in one only"
+    )]
+    TwoGroups {
+        member: String,
+        first: String,
+        second: String,
+    },
+}
+
+/// The VRRP side of one host.
+#[derive(Debug)]
+pub struct Router {
+    instances: Vec<Instance>,
+    groups: Vec<SyncGroup>,
+    /// Datagrams no instance could take, by reason.
+    dropped: BTreeMap<&'static str, u64>,
+    transmits: VecDeque<Transmit>,
+    actions: VecDeque<Action>,
+}
+
+/// A bound on sync-group reactions per input: each round moves at least one
+/// member, so members × states rounds is plenty; the bound only guards
+/// against a bug looping forever.
+const MAX_SETTLE_ROUNDS: usize = 64;
+
+impl Router {
+    pub fn new(
+        configs: Vec<InstanceConfig>,
+        groups: Vec<GroupConfig>,
+        now: Instant,
+    ) -> Result<Self, RouterError> {
+        let mut instances: Vec<Instance> = configs.into_iter().map(Instance::idle).collect();
+        let mut owner: BTreeMap<usize, String> = BTreeMap::new();
+        let mut sync_groups = Vec::new();
+        for g in groups {
+            let mut members = Vec::new();
+            for name in &g.members {
+                let Some(i) = instances.iter().position(|inst| inst.name() == name) else {
+                    return Err(RouterError::UnknownMember {
+                        group: g.name.clone(),
+                        member: name.clone(),
+                    });
+                };
+                if let Some(first) = owner.insert(i, g.name.clone()) {
+                    return Err(RouterError::TwoGroups {
+                        member: name.clone(),
+                        first,
+                        second: g.name.clone(),
+                    });
+                }
+                members.push(i);
+            }
+            sync_groups.push(SyncGroup::new(g.name, members));
+        }
+        for inst in &mut instances {
+            inst.prime(now);
+        }
+        for g in &sync_groups {
+            for &m in &g.members {
+                let fault = g.fault_for(&instances, m);
+                instances[m].join_group(fault);
+            }
+        }
+        for inst in &mut instances {
+            inst.start(now);
+        }
+        let mut router = Router {
+            instances,
+            groups: sync_groups,
+            dropped: BTreeMap::new(),
+            transmits: VecDeque::new(),
+            actions: VecDeque::new(),
+        };
+        router.settle(now);
+        Ok(router)
+    }
+
+    pub fn instances(&self) -> &[Instance] {
+        &self.instances
+    }
+
+    pub fn instance(&self, name: &str) -> Option<&Instance> {
+        self.instances.iter().find(|i| i.name() == name)
+    }
+
+    /// Datagrams dropped before reaching an instance, by reason.
+    pub fn dropped(&self) -> &BTreeMap<&'static str, u64> {
+        &self.dropped
+    }
+
+    pub fn handle_packet(&mut self, now: Instant, rx: &Received) {
+        let decoded = match instance::decode(rx) {
+            Ok(d) => d,
+            Err(e) => {
+                *self.dropped.entry(e.reason()).or_default() += 1;
+                return;
+            }
+        };
+        let v4 = decoded.src.is_ipv4();
+        let matches = |inst: &&mut Instance| {
+            let c = inst.config();
+            c.iface == rx.iface && c.vrid == decoded.advert.vrid && c.src.is_ipv4() == v4
+        };
+        // Unicast instances may share a VRID on one interface: the peer decides.
+        let mut candidates: Vec<&mut Instance> =
+            self.instances.iter_mut().filter(matches).collect();
+        let pick = candidates
+            .iter()
+            .position(|i| i.config().unicast_peers.contains(&decoded.src))
+            .unwrap_or(0);
+        match candidates.get_mut(pick) {
+            Some(inst) => inst.handle_advert(now, &decoded),
+            None => *self.dropped.entry("unknown_vrid").or_default() += 1,
+        }
+        self.settle(now);
+    }
+
+    pub fn handle_timeout(&mut self, now: Instant) {
+        for inst in &mut self.instances {
+            if inst.poll_timeout().is_some_and(|t| t <= now) {
+                inst.handle_timeout(now);
+            }
+        }
+        self.settle(now);
+    }
+
+    pub fn handle_command(&mut self, now: Instant, cmd: &Command) {
+        for inst in &mut self.instances {
+            inst.handle_command(now, cmd);
+        }
+        self.settle(now);
+    }
+
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.transmits.pop_front()
+    }
+
+    pub fn poll_action(&mut self) -> Option<Action> {
+        self.actions.pop_front()
+    }
+
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.instances
+            .iter()
+            .filter_map(Instance::poll_timeout)
+            .min()
+    }
+
+    /// Lets the sync groups react until they are quiet, then gathers outputs.
+    fn settle(&mut self, now: Instant) {
+        for _ in 0..MAX_SETTLE_ROUNDS {
+            let mut busy = false;
+            for g in &mut self.groups {
+                busy |= g.settle(now, &mut self.instances);
+            }
+            if !busy {
+                break;
+            }
+        }
+        for inst in &mut self.instances {
+            while let Some(t) = inst.poll_transmit() {
+                self.transmits.push_back(t);
+            }
+            while let Some(a) = inst.poll_action() {
+                self.actions.push_back(a);
+            }
+        }
+        for g in &mut self.groups {
+            if let Some(a) = g.update_state(&self.instances) {
+                self.actions.push_back(a);
+            }
+        }
+    }
+}
