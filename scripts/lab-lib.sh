@@ -147,7 +147,13 @@ lab_signal_node() {
     local n=$1 sig=$2
     lab_log "sending SIG$sig to node $n (pid ${LAB_KA_PID[$n]})"
     printf '%s [lab] sending SIG%s to node %s\n' "$EPOCHREALTIME" "$sig" "$n" >>"${LAB_KA_LOG[$n]}"
-    kill "-$sig" "${LAB_KA_PID[$n]}" 2>/dev/null || true
+    if [ "$sig" = KILL ] || [ "$sig" = STOP ]; then
+        # a crash / freeze: the parent and its VRRP child at once, so that
+        # nothing (no priority-0 advert, no respawn) happens
+        kill "-$sig" "${LAB_KA_PID[$n]}" "$(cat "$LAB_TMP/ka$n-vrrp.pid")" 2>/dev/null || true
+    else
+        kill "-$sig" "${LAB_KA_PID[$n]}" 2>/dev/null || true
+    fi
 }
 
 # lab_stop_node N  -- SIGTERM and wait for exit

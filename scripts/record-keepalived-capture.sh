@@ -16,10 +16,14 @@
 #   TEMPLATE2         a different template for node 2
 #   START2_DELAY      seconds between starting node 1 and node 2 (0)
 #   START_FIRST=2     start node 2 first (then START2_DELAY is node 1's delay)
-#   KILL=0            do not SIGTERM node 1; just stop both at the end
+#   KILL=0            do not signal node 1; just stop both at the end
+#   KILL_SIG          the signal node 1 gets after RUN_S (TERM; KILL = crash,
+#                     no priority-0 advert)
+#   ONLY1=1           run keepalived on node 1 only (node 2's namespace exists)
 #   NODES=3           also create node 3 (10.77.0.3, fd77::3, no keepalived)
 #   HOOK              a command run (in the background) once both nodes started,
-#                     with LAB_ID, LAB_BR and NS3 (node 3's namespace) exported
+#                     with LAB_ID, LAB_BR, NS1, NS2, NS3 (namespace names) exported;
+#                     its output goes to OUT.hook.log
 #
 # Everything (namespaces, links, processes, temp dir) is removed on exit, even on
 # failure or Ctrl-C. Requires root, keepalived, tcpdump, iproute2.
@@ -64,7 +68,9 @@ lab_render "$tmpl2" "$prio2" 2 "$LAB_TMP/node2.conf"
 
 lab_capture_start "$LAB_TMP/cap.pcap"
 sleep 0.5
-if [ "$first" = 2 ]; then
+if [ "${ONLY1:-0}" = 1 ]; then
+    lab_start_node 1 "$LAB_TMP/node1.conf" "$log1"
+elif [ "$first" = 2 ]; then
     lab_start_node 2 "$LAB_TMP/node2.conf" "$log2"
     sleep "$delay"
     lab_start_node 1 "$LAB_TMP/node1.conf" "$log1"
@@ -74,13 +80,13 @@ else
     lab_start_node 2 "$LAB_TMP/node2.conf" "$log2"
 fi
 if [ -n "${HOOK:-}" ]; then
-    export LAB_ID LAB_BR NS3="$LAB_ID-n3"
-    bash -c "$HOOK" &
+    export LAB_ID LAB_BR NS1="$LAB_ID-n1" NS2="$LAB_ID-n2" NS3="$LAB_ID-n3"
+    bash -c "$HOOK" >"$base.hook.log" 2>&1 &
     LAB_PIDS+=("$!")
 fi
 sleep "$run_s"
 if [ "${KILL:-1}" = 1 ]; then
-    lab_signal_node 1 TERM
+    lab_signal_node 1 "${KILL_SIG:-TERM}"
 fi
 sleep "$after_s"
 lab_stop_node 1
