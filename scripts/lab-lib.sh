@@ -39,7 +39,14 @@ lab_cleanup() {
             kill -TERM "$(cat "$p")" 2>/dev/null
         done
     fi
-    sleep 0.3
+    # keepalived needs about 1 s to stop cleanly; give it 2 s before SIGKILL
+    local k alive
+    for k in $(seq 1 20); do
+        alive=0
+        for p in "${LAB_PIDS[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
+        [ "$alive" = 0 ] && break
+        sleep 0.1
+    done
     for p in "${LAB_PIDS[@]}"; do
         kill -KILL "$p" 2>/dev/null
     done
@@ -95,9 +102,9 @@ lab_up() {
     lab_log "lab up: $LAB_ID ($nn nodes), tmp $LAB_TMP"
 }
 
-# lab_render TEMPLATE PRIO ID OUT  -- substitutes @PRIO@ and @ID@
+# lab_render TEMPLATE PRIO ID OUT  -- substitutes @PRIO@, @ID@ and @TMP@ (the lab temp dir)
 lab_render() {
-    sed -e "s/@PRIO@/$2/g" -e "s/@ID@/$3/g" "$1" >"$4"
+    sed -e "s/@PRIO@/$2/g" -e "s/@ID@/$3/g" -e "s|@TMP@|$LAB_TMP|g" "$1" >"$4"
 }
 
 # lab_capture_start PCAP

@@ -3,7 +3,8 @@
 #
 # usage: record-keepalived-capture.sh TEMPLATE OUT.pcap [RUN_S=4] [AFTER_S=3]
 #
-#   TEMPLATE  keepalived.conf with @PRIO@ and @ID@ (node number) placeholders,
+#   TEMPLATE  keepalived.conf with @PRIO@, @ID@ (node number) and @TMP@ (a temp dir
+#             removed at the end) placeholders,
 #             interface eth0. Node 1 gets PRIO1 (150), node 2 PRIO2 (100).
 #   OUT.pcap  capture of br0 for 'ip proto 112 or ip6 proto 112 or arp or icmp6';
 #             the keepalived logs go to OUT.node1.log and OUT.node2.log
@@ -22,7 +23,8 @@
 #   ONLY1=1           run keepalived on node 1 only (node 2's namespace exists)
 #   NODES=3           also create node 3 (10.77.0.3, fd77::3, no keepalived)
 #   HOOK              a command run (in the background) once both nodes started,
-#                     with LAB_ID, LAB_BR, NS1, NS2, NS3 (namespace names) exported;
+#                     with LAB_ID, LAB_BR, LAB_TMP (@TMP@ in templates), NS1, NS2, NS3
+#                     (namespace names) exported;
 #                     its output goes to OUT.hook.log
 #
 # Everything (namespaces, links, processes, temp dir) is removed on exit, even on
@@ -80,7 +82,7 @@ else
     lab_start_node 2 "$LAB_TMP/node2.conf" "$log2"
 fi
 if [ -n "${HOOK:-}" ]; then
-    export LAB_ID LAB_BR NS1="$LAB_ID-n1" NS2="$LAB_ID-n2" NS3="$LAB_ID-n3"
+    export LAB_ID LAB_BR LAB_TMP NS1="$LAB_ID-n1" NS2="$LAB_ID-n2" NS3="$LAB_ID-n3"
     bash -c "$HOOK" >"$base.hook.log" 2>&1 &
     LAB_PIDS+=("$!")
 fi
