@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The injected sequence for exp-bad-packets.sh; runs in the HOOK (NS3 exported).
+set -u
+INJ="$(dirname "$0")/vrrp-inject.py"
+LL3=$(ip -n "$NS3" -6 addr show dev eth0 scope link | awk '/inet6/{sub(/\/.*/,"",$2); print $2; exit}')
+i() { ip netns exec "$NS3" "$INJ" "$@"; sleep 0.5; }
+V3="--version 3 --vrid 91 --addr 10.77.0.191"
+V2="--version 2 --vrid 92 --addr 10.77.0.192"
+V6="--version 3 --vrid 93 --src $LL3 --addr fe80::93 --addr fd77::193"
+U4="--version 3 --vrid 94 --addr 10.77.0.194 --dst 10.77.0.1"
+i $V3 --prio 50 --ttl 64 --note "v3-mcast-ttl64"
+i $V2 --prio 50 --auth-pass wrong --note "v2-wrong-password"
+i $V6 --prio 50 --ttl 64 --note "v6-hoplimit64"
+i $U4 --prio 50 --ttl 64 --note "v3-unicast-ttl64 (valid?)"
+i $V3 --prio 50 --bad-checksum --note "v3-bad-checksum"
+i $V2 --prio 50 --note "v2-auth-none-on-PASS-instance"
+i $V6 --prio 50 --bad-checksum --note "v6-bad-checksum"
+i $U4 --prio 50 --dst 224.0.0.18 --note "multicast-to-unicast-instance"
+i $V3 --prio 50 --version 2 --note "v2-packet-to-v3-instance"
+i $V2 --prio 50 --auth-pass s3cret --bad-checksum --note "v2-bad-checksum"
+i $V6 --prio 50 --note "v6-valid-lower-prio (control)"
+i $V3 --prio 50 --type 2 --note "v3-type-2"
+i $V2 --prio 50 --auth-pass s3cret --auth-type 5 --note "v2-auth-type-5"
+i $V3 --prio 50 --count-field 2 --note "v3-count-2-but-1-addr"
+i $V2 --prio 50 --auth-pass s3cret --int 3 --note "v2-interval-3"
+i $V3 --prio 50 --vrid 99 --note "unknown-vrid-99"
+i $V3 --prio 50 --dst 10.77.0.1 --note "unicast-to-multicast-instance"
+i $V2 --prio 50 --auth-pass s3cret --note "v2-valid-lower-prio (control)"
+i $V3 --prio 50 --tos 0 --ipid 0 --note "v3-tos0-id0 (valid?)"
+i $V3 --prio 50 --addr 10.77.0.1 --count-field 2 --note "v3-extra-vip"
