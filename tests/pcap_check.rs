@@ -5,7 +5,7 @@ use std::process::{Command, Output};
 
 fn reference(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("captures/reference")
+        .join("captures")
         .join(name)
 }
 
@@ -23,7 +23,13 @@ fn stdout(o: &Output) -> String {
 
 #[test]
 fn reference_captures_are_all_valid() {
-    for (name, count) in [("v2-pass.pcap", 6), ("v3-ipv4.pcap", 12)] {
+    for (name, count) in [
+        ("reference/v2-pass.pcap", 6),
+        ("reference/v3-ipv4.pcap", 12),
+        ("v3-ipv6.pcap", 6),
+        ("v2-nopass.pcap", 6),
+        ("v3-unicast.pcap", 6),
+    ] {
         let out = vigil(&[&reference(name)]);
         let text = stdout(&out);
         assert_eq!(out.status.code(), Some(0), "{name}: {text}");
@@ -39,7 +45,7 @@ fn reference_captures_are_all_valid() {
 
 #[test]
 fn lines_carry_time_route_and_advert() {
-    let out = vigil(&[&reference("v3-ipv4.pcap")]);
+    let out = vigil(&[&reference("reference/v3-ipv4.pcap")]);
     let text = stdout(&out);
     let first = text.lines().next().unwrap_or_default();
     assert_eq!(
@@ -70,7 +76,7 @@ fn flip_first_vrrp_checksum(pcap: &mut [u8]) -> bool {
 #[test]
 fn a_flipped_checksum_byte_is_reported_and_exits_1() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let mut bytes = std::fs::read(reference("v2-pass.pcap")).expect("reference capture");
+    let mut bytes = std::fs::read(reference("reference/v2-pass.pcap")).expect("reference capture");
     assert!(flip_first_vrrp_checksum(&mut bytes));
     let bad = dir.path().join("bad.pcap");
     std::fs::write(&bad, &bytes).expect("write copy");
@@ -101,7 +107,7 @@ fn an_unreadable_file_does_not_stop_the_others() {
     let dir = tempfile::tempdir().expect("temp dir");
     let junk = dir.path().join("junk.pcap");
     std::fs::write(&junk, b"not a capture").expect("write junk");
-    let out = vigil(&[&junk, &reference("v2-pass.pcap")]);
+    let out = vigil(&[&junk, &reference("reference/v2-pass.pcap")]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stdout(&out).ends_with("6 vrrp packets, 0 invalid\n"));
 }

@@ -1,5 +1,6 @@
-//! keepalived 2.2.7's own adverts (`captures/reference/`) are the truth for
-//! bytes: every one must decode, and re-encode to the very same bytes.
+//! keepalived 2.2.7's own adverts (`captures/reference/` from ../shared, and
+//! the ones recorded here in `captures/`) are the truth for bytes: every one
+//! must decode, and re-encode to the very same bytes.
 
 use pcap_file::DataLink;
 use pcap_file::pcap::PcapReader;
@@ -11,7 +12,7 @@ use vigil_core::wire::{self, IpPacket};
 
 fn capture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../captures/reference")
+        .join("../captures")
         .join(name)
 }
 
@@ -72,19 +73,19 @@ fn check_round_trip(frames: &[Vec<u8>]) -> usize {
 
 #[test]
 fn v2_pass_capture_decodes_and_re_encodes_identically() {
-    let frames = frames("v2-pass.pcap");
+    let frames = frames("reference/v2-pass.pcap");
     assert_eq!(check_round_trip(&frames), 6);
 }
 
 #[test]
 fn v3_ipv4_capture_decodes_and_re_encodes_identically() {
-    let frames = frames("v3-ipv4.pcap");
+    let frames = frames("reference/v3-ipv4.pcap");
     assert_eq!(check_round_trip(&frames), 12);
 }
 
 #[test]
 fn v2_pass_capture_carries_what_the_config_says() {
-    let frames = frames("v2-pass.pcap");
+    let frames = frames("reference/v2-pass.pcap");
     let adverts: Vec<String> = frames
         .iter()
         .filter_map(|f| wire::from_ethernet(f))
@@ -104,7 +105,7 @@ fn v2_pass_capture_carries_what_the_config_says() {
 /// padded to a 64-byte frame still decode and re-encode the same.
 #[test]
 fn tagged_and_padded_frames_decode_the_same() {
-    for name in ["v2-pass.pcap", "v3-ipv4.pcap"] {
+    for name in ["reference/v2-pass.pcap", "reference/v3-ipv4.pcap"] {
         let plain = frames(name);
         let mangled: Vec<Vec<u8>> = plain
             .iter()
@@ -117,5 +118,14 @@ fn tagged_and_padded_frames_decode_the_same() {
             })
             .collect();
         assert_eq!(check_round_trip(&mangled), check_round_trip(&plain));
+    }
+}
+
+#[test]
+fn captures_recorded_here_decode_and_re_encode_identically() {
+    // IPv6 (VRID 61, link-local source), v2 without auth, v3 unicast.
+    for name in ["v3-ipv6.pcap", "v2-nopass.pcap", "v3-unicast.pcap"] {
+        let frames = frames(name);
+        assert_eq!(check_round_trip(&frames), 6, "{name}");
     }
 }
