@@ -3,7 +3,10 @@
 //! code, so the simulator and the namespace lab judge runs the same way.
 
 pub mod duration;
+pub mod expect;
 pub mod format;
+pub mod timeline;
 
 pub use duration::Dur;
 pub use format::{Scenario, ScenarioError};
+pub use timeline::{Event, What};

@@ -1,0 +1,326 @@
+//! Expectations and invariants, judged over a finished run's timeline, so the
+//! simulator and the lab give the same verdicts for the same events.
+
+use super::format::{Action, Expect, Scenario};
+use super::timeline::{Event, What};
+use crate::Instant;
+use crate::vrrp::State;
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+/// What the checker must know of each configured VRRP instance.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InstanceInfo {
+    pub node: String,
+    pub instance: String,
+    pub vrid: u8,
+    pub v6: bool,
+    pub interval: Duration,
+    /// The segment of the instance's interface.
+    pub segment: String,
+}
+
+/// A run's timeline, queried at points in time.
+pub struct Run<'a> {
+    events: &'a [Event],
+}
+
+impl<'a> Run<'a> {
+    pub fn new(events: &'a [Event]) -> Self {
+        Run { events }
+    }
+
+    fn until(&self, t: Instant) -> impl Iterator<Item = &'a Event> {
+        self.events.iter().filter(move |e| e.at <= t)
+    }
+
+    /// An instance's state at `t` (Init before its first transition).
+    pub fn state(&self, node: &str, instance: &str, t: Instant) -> State {
+        self.until(t)
+            .filter(|e| e.host == node)
+            .filter_map(|e| match &e.what {
+                What::State {
+                    instance: i, to, ..
+                } if i == instance => Some(*to),
+                _ => None,
+            })
+            .last()
+            .unwrap_or(State::Init)
+    }
+
+    /// The hosts holding `addr` at `t`.
+    pub fn holders(&self, addr: &str, t: Instant) -> BTreeSet<String> {
+        let mut held = BTreeSet::new();
+        for e in self.until(t) {
+            match &e.what {
+                What::VipAdded { addr: a, .. } if a.to_string() == addr => {
+                    held.insert(e.host.clone());
+                }
+                What::VipRemoved { addr: a, .. } if a.to_string() == addr => {
+                    held.remove(&e.host);
+                }
+                _ => {}
+            }
+        }
+        held
+    }
+
+    /// Who answered a client's last probe at or before `t` (`None`: nobody).
+    pub fn probe(&self, client: &str, t: Instant) -> Option<String> {
+        self.until(t)
+            .filter(|e| e.host == client)
+            .filter_map(|e| match &e.what {
+                What::Probe { answered_by, .. } => Some(answered_by.clone()),
+                _ => None,
+            })
+            .last()
+            .flatten()
+    }
+
+    pub fn transitions(&self, node: &str, instance: &str, from: Instant, to: Instant) -> usize {
+        self.events
+            .iter()
+            .filter(|e| e.host == node && e.at >= from && e.at <= to)
+            .filter(|e| matches!(&e.what, What::State { instance: i, .. } if i == instance))
+            .count()
+    }
+}
+
+fn at(d: Duration) -> Instant {
+    Instant::ZERO + d
+}
+
+/// Judges every expectation; `single_master` comes from [`single_master`].
+pub fn check(scenario: &Scenario, events: &[Event], violations: &[Event]) -> Vec<Event> {
+    let run = Run::new(events);
+    let end = at(scenario.duration.0);
+    scenario
+        .expect
+        .iter()
+        .enumerate()
+        .map(|(i, e)| verdict(&run, i + 1, e, end, violations))
+        .collect()
+}
+
+fn verdict(run: &Run, index: usize, e: &Expect, end: Instant, violations: &[Event]) -> Event {
+    let t =
+        e.at.map(|d| at(d.0))
+            .or(e.between.map(|b| at(b[1].0)))
+            .unwrap_or(end);
+    let (text, passed, detail) = if let Some(inv) = &e.always {
+        let found: Vec<_> = violations
+            .iter()
+            .filter(|v| matches!(&v.what, What::Violation { invariant, .. } if invariant == inv))
+            .collect();
+        let detail = found
+            .first()
+            .map(|v| format!("first at {} ms", v.millis()))
+            .unwrap_or_default();
+        (format!("always {inv}"), found.is_empty(), detail)
+    } else if let Some(s) = &e.state {
+        let got = run.state(&s.node, &s.instance, t);
+        (
+            format!("{} {} is {}", s.node, s.instance, s.is),
+            got.as_str() == s.is,
+            format!("is {got}"),
+        )
+    } else if let Some(m) = &e.master {
+        let masters = masters_at(run, &m.instance, t, nodes_seen(run, t));
+        let ok = masters.len() == 1 && masters.contains(&m.node);
+        (
+            format!("{} master of {}", m.node, m.instance),
+            ok,
+            format!("masters: {}", names(&masters)),
+        )
+    } else if let Some(v) = &e.vip {
+        let holders = run.holders(&v.addr, t);
+        let ok = if v.holder == "none" {
+            holders.is_empty()
+        } else {
+            holders.len() == 1 && holders.contains(&v.holder)
+        };
+        (
+            format!("{} held by {}", v.addr, v.holder),
+            ok,
+            format!("held by: {}", names(&holders)),
+        )
+    } else if let Some(p) = &e.probe {
+        let got = run
+            .probe(&p.client, t)
+            .unwrap_or_else(|| "none".to_string());
+        (
+            format!("{} answered by {}", p.client, p.answered_by),
+            got == p.answered_by,
+            format!("answered by {got}"),
+        )
+    } else if let (Some(tr), Some([from, to])) = (&e.transitions, e.between) {
+        let n = run.transitions(&tr.node, &tr.instance, at(from.0), at(to.0));
+        let text = format!(
+            "{} {} transitions between {from} and {to}: {}",
+            tr.node, tr.instance, tr.count
+        );
+        (text, n == tr.count, format!("{n} seen"))
+    } else {
+        ("nothing to check".to_string(), false, String::new())
+    };
+    let detail = if passed { String::new() } else { detail };
+    Event {
+        at: t,
+        host: "-".into(),
+        what: What::Expectation {
+            index,
+            text,
+            passed,
+            detail,
+        },
+    }
+}
+
+/// The nodes with a state change at or before `t`.
+fn nodes_seen(run: &Run, t: Instant) -> BTreeSet<String> {
+    run.until(t)
+        .filter(|e| matches!(e.what, What::State { .. }))
+        .map(|e| e.host.clone())
+        .collect()
+}
+
+fn masters_at(run: &Run, instance: &str, t: Instant, nodes: BTreeSet<String>) -> BTreeSet<String> {
+    nodes
+        .into_iter()
+        .filter(|n| run.state(n, instance, t) == State::Master)
+        .collect()
+}
+
+fn names(set: &BTreeSet<String>) -> String {
+    if set.is_empty() {
+        "none".to_string()
+    } else {
+        set.iter().cloned().collect::<Vec<_>>().join(", ")
+    }
+}
+
+/// Who can hear whom at a moment: partitions, one-way cuts and frozen nodes.
+#[derive(Clone, Debug, Default)]
+struct Topology {
+    /// (from, to) pairs whose packets are dropped.
+    cut: BTreeSet<(String, String)>,
+    frozen: BTreeSet<String>,
+}
+
+impl Topology {
+    fn apply(&mut self, action: &Action, hosts: &[String]) {
+        match action {
+            Action::Partition(groups) => {
+                let group_of = |h: &String| groups.iter().position(|g| g.contains(h));
+                for a in hosts {
+                    for b in hosts {
+                        if a != b && group_of(a) != group_of(b) {
+                            self.cut.insert((a.clone(), b.clone()));
+                        }
+                    }
+                }
+            }
+            Action::PartitionOneway(o) => {
+                self.cut.insert((o.from.clone(), o.to.clone()));
+            }
+            Action::Heal => self.cut.clear(),
+            Action::Freeze(n) => {
+                self.frozen.insert(n.clone());
+            }
+            Action::Thaw(n) => {
+                self.frozen.remove(n);
+            }
+            _ => {}
+        }
+    }
+
+    fn hear_each_other(&self, a: &str, b: &str) -> bool {
+        !self.cut.contains(&(a.to_string(), b.to_string()))
+            && !self.cut.contains(&(b.to_string(), a.to_string()))
+    }
+}
+
+/// `single_master`: at most one Master per VRID and family within each
+/// segment's connected part, outside the window the protocol needs to settle a
+/// contest (one advert interval plus the latency after a transition or a
+/// change of who hears whom). Frozen nodes do not count: they act on nothing.
+pub fn single_master(
+    scenario: &Scenario,
+    events: &[Event],
+    instances: &[InstanceInfo],
+    latency: Duration,
+) -> Vec<Event> {
+    let run = Run::new(events);
+    let hosts: Vec<String> = scenario.node.iter().map(|n| n.name.clone()).collect();
+    let steps: Vec<(Instant, Action)> = scenario
+        .step
+        .iter()
+        .flat_map(|s| s.actions().into_iter().map(move |a| (at(s.at.0), a)))
+        .collect();
+    // Moments when something may change: transitions, steps, and the end of
+    // every settling window after them.
+    let mut changes: Vec<Instant> = events
+        .iter()
+        .filter(|e| matches!(e.what, What::State { .. }))
+        .map(|e| e.at)
+        .chain(steps.iter().map(|s| s.0))
+        .collect();
+    changes.sort();
+    changes.dedup();
+    let mut groups: BTreeMap<(u8, bool, &str), Vec<&InstanceInfo>> = BTreeMap::new();
+    for i in instances {
+        groups
+            .entry((i.vrid, i.v6, i.segment.as_str()))
+            .or_default()
+            .push(i);
+    }
+    let mut out = Vec::new();
+    for ((vrid, v6, segment), members) in groups {
+        let window = members.iter().map(|m| m.interval).max().unwrap_or_default() + latency;
+        let mut probes: Vec<Instant> = changes
+            .iter()
+            .map(|&c| c + window + Duration::from_nanos(1))
+            .collect();
+        probes.sort();
+        let mut reported_until = None;
+        for t in probes {
+            let mut topo = Topology::default();
+            for (_, a) in steps.iter().filter(|s| s.0 <= t) {
+                topo.apply(a, &hosts);
+            }
+            let masters: Vec<&&InstanceInfo> = members
+                .iter()
+                .filter(|m| !topo.frozen.contains(&m.node))
+                .filter(|m| run.state(&m.node, &m.instance, t) == State::Master)
+                .collect();
+            let clash = masters.iter().enumerate().find_map(|(i, a)| {
+                masters[i + 1..]
+                    .iter()
+                    .find(|b| topo.hear_each_other(&a.node, &b.node))
+                    .map(|b| (a, b))
+            });
+            let Some((a, b)) = clash else {
+                reported_until = None;
+                continue;
+            };
+            if reported_until.is_some() {
+                continue;
+            }
+            reported_until = Some(t);
+            let family = if v6 { "IPv6" } else { "IPv4" };
+            out.push(Event {
+                at: t,
+                host: "-".into(),
+                what: What::Violation {
+                    invariant: "single_master".into(),
+                    detail: format!(
+                        "{} on {} and {} on {} are both MASTER for VRID {vrid} ({family}) on {segment}",
+                        a.instance, a.node, b.instance, b.node
+                    ),
+                },
+            });
+        }
+    }
+    out.sort_by_key(|e| e.at);
+    out
+}
