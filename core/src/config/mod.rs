@@ -6,18 +6,113 @@
 //! typed model with keepalived's defaults. Every step reports problems as
 //! [`Diagnostic`]s pointing at `file:line:col`.
 
+mod build;
 pub mod defs;
 pub mod diag;
 pub mod glob;
+pub mod keywords;
 pub mod lexer;
 pub mod loader;
+pub mod model;
 pub mod parser;
+pub mod suggest;
 pub mod text;
+pub mod value;
 
 pub use diag::{DiagKind, Diagnostic, Severity};
 pub use loader::{LoadError, Loader, MemoryLoader};
+pub use model::Config;
 pub use parser::{Block, Node};
 pub use text::{Pos, Word};
+
+/// How to read a config.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// Like `keepalived -i ID`: selects `@ID` lines and drops `@^ID` ones.
+    pub config_id: Option<String>,
+    /// The host's interface names, if the caller knows them: interfaces the
+    /// config names that are not in the list get keepalived's "doesn't
+    /// exist" warning. `None` skips the check (the core cannot look).
+    pub interfaces: Option<Vec<String>>,
+    /// Seed for `${_RANDOM}`, so a parse is reproducible.
+    pub random_seed: u64,
+}
+
+/// A parsed config: the model and everything found wrong with the text.
+#[derive(Clone, Debug)]
+pub struct Parsed {
+    pub model: Config,
+    pub diagnostics: Vec<Diagnostic>,
+    /// Every file read, the main one first; [`Pos::file`] indexes this.
+    pub files: Vec<String>,
+}
+
+impl Parsed {
+    pub fn errors(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+    }
+
+    pub fn warnings(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Warning)
+    }
+
+    pub fn has_errors(&self) -> bool {
+        self.errors().next().is_some()
+    }
+
+    /// True when the main file could not be read at all.
+    pub fn unreadable(&self) -> bool {
+        self.diagnostics
+            .iter()
+            .any(|d| d.kind == DiagKind::FileRead && d.line == 0)
+    }
+
+    /// The path of a position's file.
+    pub fn file(&self, pos: Pos) -> &str {
+        self.files.get(pos.file as usize).map_or("", String::as_str)
+    }
+}
+
+/// Parses the config at `main_path` (and its includes) from `loader`.
+pub fn parse(main_path: &str, loader: &dyn Loader, config_id: Option<&str>) -> Parsed {
+    let opts = Options {
+        config_id: config_id.map(str::to_string),
+        ..Options::default()
+    };
+    parse_with(main_path, loader, &opts)
+}
+
+/// [`parse`] with all options.
+pub fn parse_with(main_path: &str, loader: &dyn Loader, opts: &Options) -> Parsed {
+    let tree = read_tree(
+        main_path,
+        loader,
+        opts.config_id.as_deref(),
+        opts.random_seed,
+    );
+    let mut cx = build::Cx::new(&tree.files, opts);
+    let model = build::build(&tree.nodes, &mut cx);
+    let mut diagnostics = tree.diagnostics;
+    diagnostics.extend(cx.diags);
+    // In file order (main file first, includes as first read), then by place.
+    let rank = |f: &str| tree.files.iter().position(|x| x == f).unwrap_or(usize::MAX);
+    diagnostics.sort_by_key(|d| (rank(&d.file), d.line, d.col));
+    Parsed {
+        model,
+        diagnostics,
+        files: tree.files,
+    }
+}
+
+/// Parses config text with no includes available, as file `keepalived.conf`.
+pub fn parse_str(text: &str) -> Parsed {
+    let loader = MemoryLoader::new().with("keepalived.conf", text);
+    parse("keepalived.conf", &loader, None)
+}
 
 /// The block tree of a config and what reading it found.
 #[derive(Clone, Debug)]

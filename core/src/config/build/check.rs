@@ -1,0 +1,1 @@
+//! Checkers inside a `real_server`.
