@@ -465,9 +465,10 @@ impl<'a> Lexer<'a> {
                 ),
             }
         }
-        // Push in reverse so the first match is read first.
-        for (path, text) in texts.into_iter().rev() {
-            let id = self.file_id(&path);
+        // Number the files in reading order, then push in reverse so the
+        // first match is read first.
+        let ids: Vec<u32> = texts.iter().map(|(p, _)| self.file_id(p)).collect();
+        for ((path, text), id) in texts.into_iter().zip(ids).rev() {
             self.push_file(id, &path, text);
         }
         true
@@ -617,7 +618,7 @@ mod tests {
     fn unterminated_quote_reported_once() {
         let l = MemoryLoader::new().with("k", "script \"abc\n");
         let (out, d) = lines(&l, "k", None);
-        assert_eq!(out, vec!["script@k:1:1"]);
+        assert_eq!(out, vec!["script@k:1:1 abc@k:1:8"]);
         assert_eq!(d.len(), 1);
         assert_eq!(d[0].message, "Unterminated quote 'script \"abc'");
         assert_eq!((d[0].line, d[0].col), (1, 8));

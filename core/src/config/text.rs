@@ -278,6 +278,13 @@ pub(crate) fn tokenize(
                     i += off + 2;
                 }
                 None => {
+                    // keepalived drops the word; vigil keeps the rest of the
+                    // line as one, so one typo gives one diagnostic.
+                    words.push(Word {
+                        text: c[i + 1..].iter().collect(),
+                        pos: t.pos(start),
+                        quoted: true,
+                    });
                     if !quote_reported {
                         let text = t.text();
                         diags.push(make(

@@ -344,6 +344,10 @@ impl<'a> Cx<'a> {
         let w = self.arg(n, 0)?;
         let words = match split_command(&n.text) {
             Ok(ws) => ws,
+            // An unclosed '"' was reported when the line was read.
+            Err(SplitError::UnterminatedQuote('"')) => {
+                n.words.iter().map(|w| w.text.clone()).collect()
+            }
             Err(e) => {
                 self.script_split_error(w, e);
                 return None;
