@@ -34,7 +34,7 @@ fn both_comment_characters_anywhere_outside_quotes() {
 #[test]
 fn escaped_comment_characters_and_quotes() {
     let p = parse_str(&format!(
-        "{MIN} authentication {{\n  auth_type PASS\n  auth_pass ab\\#cd\n }}\n notify \"/bin/x # not a comment\"\n}}\n"
+        "global_defs {{\n enable_script_security\n}}\n{MIN} authentication {{\n  auth_type PASS\n  auth_pass ab\\#cd\n }}\n notify \"/bin/x # not a comment\"\n}}\n"
     ));
     assert!(p.diagnostics.is_empty(), "{:?}", p.diagnostics);
     let i = &p.model.instances[0];
@@ -49,12 +49,21 @@ fn escaped_comment_characters_and_quotes() {
 fn unterminated_quote() {
     assert_eq!(
         diags(&format!("{MIN} notify \"/bin/x\n}}\n")),
-        vec![(
-            Severity::Error,
-            7,
-            9,
-            "Unterminated quote 'notify \"/bin/x'".to_string()
-        )]
+        vec![
+            (
+                Severity::Warning,
+                1,
+                15,
+                "SECURITY VIOLATION - scripts are being executed but script_security not enabled."
+                    .to_string()
+            ),
+            (
+                Severity::Error,
+                7,
+                9,
+                "Unterminated quote 'notify \"/bin/x'".to_string()
+            ),
+        ]
     );
 }
 

@@ -5,6 +5,10 @@ use std::time::Duration;
 use vigil_core::config::model::vrrp::{AuthType, Family, VrrpState};
 use vigil_core::config::{DiagKind, MemoryLoader, Options, Severity, parse_str, parse_with};
 
+/// Appended where scripts are configured, to keep keepalived's script
+/// security warning out of the way.
+const SEC: &str = "global_defs {\n enable_script_security\n}\n";
+
 fn inst(body: &str) -> String {
     format!(
         "vrrp_instance VI_1 {{\n interface eth0\n virtual_router_id 51\n virtual_ipaddress {{\n  10.0.0.1/24\n }}\n{body}}}\n"
@@ -185,11 +189,17 @@ fn duplicate_vrid_on_the_same_interface() {
 #[test]
 fn track_script_must_be_defined_before_use() {
     let script = "vrrp_script chk {\n script /bin/true\n}\n";
-    let p = parse_str(&format!("{script}{}", inst(" track_script {\n  chk\n }\n")));
+    let p = parse_str(&format!(
+        "{script}{}{SEC}",
+        inst(" track_script {\n  chk\n }\n")
+    ));
     assert!(p.diagnostics.is_empty(), "{:?}", p.diagnostics);
     assert_eq!(p.model.instances[0].track_script[0].name, "chk");
 
-    let p = parse_str(&format!("{}{script}", inst(" track_script {\n  chk\n }\n")));
+    let p = parse_str(&format!(
+        "{}{script}{SEC}",
+        inst(" track_script {\n  chk\n }\n")
+    ));
     let d = &p.diagnostics[0];
     assert_eq!(
         (d.severity, d.kind, d.line, d.col),
@@ -204,7 +214,10 @@ fn track_script_must_be_defined_before_use() {
     );
     assert!(p.model.instances[0].track_script.is_empty());
 
-    let p = parse_str(&format!("{script}{}", inst(" track_script {\n  chx\n }\n")));
+    let p = parse_str(&format!(
+        "{script}{}{SEC}",
+        inst(" track_script {\n  chx\n }\n")
+    ));
     assert_eq!(
         p.diagnostics[0].hint.as_deref(),
         Some("did you mean 'chk'?")
@@ -316,7 +329,7 @@ fn unknown_interface_when_the_host_list_is_given() {
 fn shell_syntax_in_a_script() {
     let text =
         "vrrp_script chk {\n script \"[ -e /etc/keepalived/down ] && exit 1 || exit 0\"\n}\n";
-    let p = parse_str(text);
+    let p = parse_str(&format!("{text}{SEC}"));
     let d = &p.diagnostics[0];
     assert_eq!(
         (d.severity, d.kind, d.line, d.col),
@@ -334,8 +347,9 @@ fn shell_syntax_in_a_script() {
     );
     let s = p.model.script("chk").unwrap().script.clone().unwrap();
     assert_eq!(s.args[0], "[");
-    let ok =
-        parse_str("vrrp_script chk {\n script \"/bin/sh -c '[ -e /x ] && exit 1 || exit 0'\"\n}\n");
+    let ok = parse_str(&format!(
+        "vrrp_script chk {{\n script \"/bin/sh -c '[ -e /x ] && exit 1 || exit 0'\"\n}}\n{SEC}"
+    ));
     assert!(ok.diagnostics.is_empty(), "{:?}", ok.diagnostics);
     assert_eq!(
         ok.model.vrrp_scripts[0].script.as_ref().unwrap().args.len(),

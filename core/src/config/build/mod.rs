@@ -495,6 +495,8 @@ pub(crate) struct Builder<'c, 'a> {
     pub cfg: Config,
     /// Per instance, what was written (before defaults), for `finish`.
     pub drafts: Vec<vrrp::Draft>,
+    /// Per virtual server, what was written, for `lvs::finish`.
+    pub vs_drafts: Vec<lvs::VsDraft>,
     /// Names and positions of every vrrp_script / track_file / track process
     /// in the file, to explain references that come before the definition.
     pub later: Later,
@@ -523,6 +525,7 @@ pub(crate) fn build(nodes: &[Node], cx: &mut Cx) -> Config {
         cx,
         cfg: Config::default(),
         drafts: Vec::new(),
+        vs_drafts: Vec::new(),
         later,
     };
     for n in nodes {
