@@ -53,7 +53,7 @@ fn fmt_vs(key: &VsKey, proto: Option<Protocol>) -> String {
             format!("[{ip}]:{p}:{port}")
         }
         VsKey::Fwmark(m) => format!("FWM {m}"),
-        VsKey::Group(g) => format!("GROUP {g}"),
+        VsKey::Group(g) => format!("[{g}]:0"),
     }
 }
 
@@ -64,6 +64,17 @@ fn fmt_rs(ip: &IpAddr, port: u16, proto: Option<Protocol>) -> String {
 /// `IP PORT` of a real or sorry server (`inet_stosockaddr`).
 fn server_addr(cx: &mut Cx, n: &Node, what: &str) -> Option<(IpAddr, u16)> {
     let ipw = cx.arg(n, 0)?;
+    if value::parse_sock_ip(&ipw.text).is_none() {
+        let p = n.arg(1).map_or("", |w| w.text.as_str());
+        cx.error(
+            DiagKind::InvalidAddress,
+            ipw.pos,
+            ipw.text.clone(),
+            format!("Invalid {what} ip address/port {}/{p} - skipping", ipw.text),
+        )
+        .hint = Some(super::address_hint(&ipw.text));
+        return None;
+    }
     let port = match n.arg(1) {
         Some(p) => match value::read_port(&p.text) {
             Ok(v) => v,
@@ -979,6 +990,16 @@ pub(crate) fn finish(b: &mut Builder) {
                 .unwrap_or(true);
             weight_sum += u64::from(rs.weight);
             // Ports: only NAT may map them.
+            if rs.lvs_method != LvsMethod::Nat
+                && rs.port != 0
+                && let Some(g) = &group
+                && g.entries
+                    .iter()
+                    .any(|e| matches!(e, VsgEntry::Fwmark { .. }))
+            {
+                let r = fmt_rs(&rs.ip, rs.port, vs.protocol);
+                cx.warn(DiagKind::Adjusted, rs.at, r.clone(), format!("WARNING - fwmark virtual server {nm}, real server {r} has port specified - port will be ignored"));
+            }
             if rs.lvs_method != LvsMethod::Nat && group.is_none() {
                 let r = fmt_rs(&rs.ip, rs.port, vs.protocol);
                 match vs.key {

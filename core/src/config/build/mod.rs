@@ -173,11 +173,14 @@ impl<'a> Cx<'a> {
     pub fn unknown(&mut self, n: &Node, ctx: Ctx) {
         let kw = n.keyword().to_string();
         let elsewhere = keywords::known_elsewhere(&kw, ctx);
-        let mut hint = match suggest::closest(&kw, ctx.keywords()) {
-            Some(s) => Some(format!("did you mean '{s}'?")),
-            None => elsewhere
-                .first()
-                .map(|c| format!("'{kw}' belongs in {} {} block", article(c.name()), c.name())),
+        let mut hint = match removed(&kw) {
+            Some(h) => Some(h.to_string()),
+            None => match suggest::closest(&kw, ctx.keywords()) {
+                Some(s) => Some(format!("did you mean '{s}'?")),
+                None => elsewhere
+                    .first()
+                    .map(|c| format!("'{kw}' belongs in {} {} block", article(c.name()), c.name())),
+            },
         };
         if n.block.is_some() {
             let h = format!("its block is ignored; {}", hint.as_deref().unwrap_or(""));
@@ -456,6 +459,15 @@ impl<'a> Cx<'a> {
         self.warn(DiagKind::UnknownInterface, w.pos, w.text.clone(), m)
             .hint = Some(hint);
     }
+}
+
+/// Keywords older keepalived versions had, with what to do instead.
+fn removed(kw: &str) -> Option<&'static str> {
+    Some(match kw {
+        "nat_mask" => "keepalived 2.x has no nat_mask: delete the line",
+        "lvs_sync_daemon_interface" => "use `lvs_sync_daemon IFNAME INSTANCE` in global_defs",
+        _ => return None,
+    })
 }
 
 fn article(name: &str) -> &'static str {
