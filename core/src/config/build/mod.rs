@@ -507,6 +507,9 @@ pub(crate) struct Builder<'c, 'a> {
     pub cfg: Config,
     /// Per instance, what was written (before defaults), for `finish`.
     pub drafts: Vec<vrrp::Draft>,
+    /// Instance names seen so far (a linear search is quadratic for the
+    /// generated configs with thousands of instances).
+    pub instance_names: std::collections::HashSet<String>,
     /// Per virtual server, what was written, for `lvs::finish`.
     pub vs_drafts: Vec<lvs::VsDraft>,
     /// Names and positions of every vrrp_script / track_file / track process
@@ -538,6 +541,7 @@ pub(crate) fn build(nodes: &[Node], cx: &mut Cx) -> Config {
         cfg: Config::default(),
         drafts: Vec::new(),
         vs_drafts: Vec::new(),
+        instance_names: std::collections::HashSet::new(),
         later,
     };
     for n in nodes {

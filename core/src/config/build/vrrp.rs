@@ -2,6 +2,7 @@
 //! config is read (`vrrp_complete_instance`, `check_vrid_conflicts`,
 //! `vrrp_sync_set_group`).
 
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -71,7 +72,7 @@ pub(crate) fn vrrp_instance(b: &mut Builder, n: &Node) {
     let Some(name) = block_name(b.cx, n, "vrrp_instance must have a name") else {
         return;
     };
-    if b.cfg.instances.iter().any(|i| i.name == name.text) {
+    if !b.instance_names.insert(name.text.clone()) {
         b.cx.error(
             DiagKind::Duplicate,
             name.pos,
@@ -1096,17 +1097,24 @@ fn complete_instance(
 fn vrid_conflicts(b: &mut Builder) {
     let g = &b.cfg.global;
     let list = &b.cfg.instances;
-    for (i, a) in list.iter().enumerate() {
-        if a.virtual_router_id == 0 {
-            continue;
+    // Only instances with the same VRID, family and mode can conflict.
+    let mut buckets: HashMap<(u8, Family, bool), Vec<usize>> = HashMap::new();
+    for (i, v) in list.iter().enumerate() {
+        if v.virtual_router_id != 0 {
+            let key = (v.virtual_router_id, v.family, v.is_unicast());
+            buckets.entry(key).or_default().push(i);
         }
-        for c in &list[i + 1..] {
-            if a.virtual_router_id != c.virtual_router_id
-                || a.family != c.family
-                || a.is_unicast() != c.is_unicast()
-            {
-                continue;
-            }
+    }
+    let mut pairs: Vec<(usize, usize)> = Vec::new();
+    for ix in buckets.values() {
+        for (k, &i) in ix.iter().enumerate() {
+            pairs.extend(ix[k + 1..].iter().map(|&j| (i, j)));
+        }
+    }
+    pairs.sort_unstable();
+    for (i, j) in pairs {
+        let (a, c) = (&list[i], &list[j]);
+        {
             if a.is_unicast() {
                 if let (Some(x), Some(y)) = (&a.interface, &c.interface)
                     && x != y
