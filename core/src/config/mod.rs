@@ -3,8 +3,42 @@
 //! The text comes in through a [`Loader`] (no file IO in the core), goes
 //! through the [lexer](lexer) (comments, `@id` lines, `$NAME` definitions,
 //! `include`, braces), becomes a [block tree](parser), and is then built into a
-//! typed model with keepalived's defaults. Every step reports problems as
+//! typed [model] with keepalived's defaults. Every step reports problems as
 //! [`Diagnostic`]s pointing at `file:line:col`.
+//!
+//! ```
+//! let parsed = vigil_core::config::parse_str(
+//!     "vrrp_instance VI_1 {\n state MASTER\n interface eth0\n virtual_router_id 51\n virtual_ipaddress {\n  10.0.0.1/24\n }\n}\n",
+//! );
+//! assert!(!parsed.has_errors());
+//! assert_eq!(parsed.model.instances[0].priority, 255); // MASTER without priority
+//! ```
+//!
+//! # Where vigil differs from keepalived 2.2.7
+//!
+//! The model is what keepalived would run; the differences are in how broken
+//! input is read and reported:
+//!
+//! - Braces stay paired. After a keyword that takes no block (or an unknown
+//!   one) keepalived ignores the `{` and lets its `}` end the *enclosing*
+//!   block; vigil ignores the stray block and reports an error saying so.
+//! - A missing parameter makes keepalived exit; vigil reports it and goes on.
+//! - A number keepalived reads only in part (`12abc`) is rejected, as
+//!   `keepalived -t` does (the daemon itself would use `12` with a warning).
+//! - Words after what a keyword takes are ignored by keepalived silently;
+//!   vigil warns (a lost line break is the usual cause).
+//! - An unclosed quote: keepalived drops the word, vigil keeps the rest of the
+//!   line as the word, so one typo makes one diagnostic.
+//! - A `$NAME` that expands to itself hangs keepalived; includes that include
+//!   themselves recurse until it runs out of files. vigil stops both with an
+//!   error.
+//! - Lines over 1023 bytes are split by keepalived's fixed buffer; vigil reads
+//!   them whole.
+//! - The core cannot look at the host: interface names are only checked
+//!   against [`Options::interfaces`] (keepalived also drops a VIP whose `dev`
+//!   does not exist; vigil keeps it), and script paths are never checked
+//!   (keepalived disables tracking scripts it cannot find).
+//! - `~SEQ` and `~LST` generated lines are not supported yet (an error).
 
 mod build;
 pub mod defs;

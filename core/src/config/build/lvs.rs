@@ -1056,18 +1056,36 @@ fn script_security(b: &mut Builder) {
         return;
     }
     let c = &b.cfg;
-    let vrrp = c.vrrp_scripts.iter().map(|s| s.at).chain(
-        c.instances
-            .iter()
-            .filter(|i| {
-                i.notify_master.is_some()
-                    || i.notify_backup.is_some()
-                    || i.notify_fault.is_some()
-                    || i.notify_stop.is_some()
-                    || i.notify.is_some()
-            })
-            .map(|i| i.at),
-    );
+    let vrrp = c
+        .vrrp_scripts
+        .iter()
+        .map(|s| s.at)
+        .chain(
+            c.instances
+                .iter()
+                .filter(|i| {
+                    i.notify_master.is_some()
+                        || i.notify_backup.is_some()
+                        || i.notify_fault.is_some()
+                        || i.notify_stop.is_some()
+                        || i.notify_deleted.is_some()
+                        || i.notify_master_rx_lower_pri.is_some()
+                        || i.notify.is_some()
+                })
+                .map(|i| i.at),
+        )
+        .chain(
+            c.sync_groups
+                .iter()
+                .filter(|g| {
+                    g.notify_master.is_some()
+                        || g.notify_backup.is_some()
+                        || g.notify_fault.is_some()
+                        || g.notify_stop.is_some()
+                        || g.notify.is_some()
+                })
+                .map(|g| g.at),
+        );
     let check = c.virtual_servers.iter().flat_map(|vs| {
         vs.real_servers
             .iter()
