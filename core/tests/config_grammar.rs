@@ -377,6 +377,25 @@ fn group_and_notification_email_take_every_word() {
 }
 
 #[test]
+fn seq_generates_instances_from_a_multi_line_definition() {
+    // The shape of keepalived.conf(5)'s 65,024-instance example.
+    let text = "$VI=vrrp_instance vi.${IF}.${ID} { \\\n interface eth${IF} \\\n virtual_router_id ${ID} \\\n virtual_ipaddress { \\\n  10.${IF}.0.${ID}/24 \\\n } \\\n}\n~SEQ(IF,0,1) ~SEQ(ID,1,3) $VI\n";
+    let p = parse_str(text);
+    assert!(p.diagnostics.is_empty(), "{:?}", p.diagnostics);
+    let names: Vec<&str> = p.model.instances.iter().map(|i| i.name.as_str()).collect();
+    assert_eq!(
+        names,
+        vec!["vi.0.1", "vi.0.2", "vi.0.3", "vi.1.1", "vi.1.2", "vi.1.3"]
+    );
+    let last = &p.model.instances[5];
+    assert_eq!(
+        (last.interface.as_deref(), last.virtual_router_id),
+        (Some("eth1"), 3)
+    );
+    assert_eq!(last.virtual_ipaddress[0].addr.to_string(), "10.1.0.3");
+}
+
+#[test]
 fn fuzzish_inputs_do_not_panic() {
     for text in [
         "",

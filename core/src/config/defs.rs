@@ -121,7 +121,7 @@ impl Definitions {
         Some((name, multiline))
     }
 
-    fn set(&mut self, name: &str, value: String, multiline: bool) {
+    pub fn set(&mut self, name: &str, value: String, multiline: bool) {
         match self.defs.iter_mut().find(|d| d.name == name) {
             Some(d) => {
                 d.value = value;

@@ -24,6 +24,16 @@ pub struct Line {
     pub text: String,
 }
 
+/// A running `~SEQ(var, start, step, end) text`.
+struct Seq {
+    var: String,
+    next: i64,
+    step: i64,
+    last: i64,
+    hex: bool,
+    text: AText,
+}
+
 struct Frame {
     file: u32,
     text: String,
@@ -44,6 +54,11 @@ pub(crate) struct Lexer<'a> {
     queued: VecDeque<AText>,
     defs: Definitions,
     multiline_def: Option<String>,
+    /// Active `~SEQ` blocks, innermost last.
+    seqs: Vec<Seq>,
+    /// `seqs.len()` when a multi-line definition was expanded: its lines are
+    /// read before the sequence goes on, as keepalived does.
+    ml_seq_depth: usize,
     /// Line (file, line) whose unterminated quote was already reported.
     quote_reported: Option<(u32, u32)>,
 }
@@ -66,6 +81,8 @@ impl<'a> Lexer<'a> {
             queued: VecDeque::new(),
             defs: Definitions::new(seed),
             multiline_def: None,
+            seqs: Vec::new(),
+            ml_seq_depth: 0,
             quote_reported: None,
         };
         lx.open_main(main_path);
@@ -162,7 +179,12 @@ impl<'a> Lexer<'a> {
         loop {
             let mut buf = if let Some(r) = self.residue.take() {
                 r
+            } else if self.seqs.len() > self.ml_seq_depth {
+                self.seq_next()
             } else if let Some(q) = self.queued.pop_front() {
+                if self.queued.is_empty() {
+                    self.ml_seq_depth = 0;
+                }
                 q
             } else {
                 let l = self.read_physical()?;
@@ -262,7 +284,23 @@ impl<'a> Lexer<'a> {
                 buf.chars.clear();
                 return;
             }
-            if buf.starts_with("~SEQ") || buf.starts_with("~LST") {
+            if buf.starts_with("~SEQ") {
+                if !self.add_seq(buf) {
+                    let text = buf.text();
+                    let pos = buf.pos(0);
+                    self.diag(
+                        Severity::Error,
+                        DiagKind::Definition,
+                        pos,
+                        text.clone(),
+                        format!("Invalid ~SEQ specification '{text}'"),
+                        Some("~SEQ(var, end), ~SEQ(var, start, end) or ~SEQ(var, start, step, end), then the text to repeat".into()),
+                    );
+                }
+                buf.chars.clear();
+                return;
+            }
+            if buf.starts_with("~LST") {
                 let text = buf.text();
                 let pos = buf.pos(0);
                 self.diag(
@@ -270,7 +308,7 @@ impl<'a> Lexer<'a> {
                     DiagKind::Unsupported,
                     pos,
                     text,
-                    "~SEQ and ~LST generated lines are not supported by vigil yet - line ignored",
+                    "~LST generated lines are not supported by vigil yet - line ignored",
                     Some("write the generated lines out, or generate them with a script".into()),
                 );
                 buf.chars.clear();
@@ -312,6 +350,9 @@ impl<'a> Lexer<'a> {
                 }
                 Subst::Changed { more } => {
                     let (file, line) = (buf.file, buf.line);
+                    if !more.is_empty() {
+                        self.ml_seq_depth = self.seqs.len();
+                    }
                     let col = buf.cols.first().copied().unwrap_or(1);
                     for (i, l) in more.into_iter().enumerate() {
                         let mut t = AText::new(&l, file, line);
@@ -341,6 +382,114 @@ impl<'a> Lexer<'a> {
                 }
             }
         }
+    }
+
+    /// The next line of the innermost `~SEQ`, with its variable set.
+    fn seq_next(&mut self) -> AText {
+        let Some(seq) = self.seqs.last_mut() else {
+            return AText::default();
+        };
+        let value = if seq.hex {
+            format!("{:x}", seq.next)
+        } else {
+            seq.next.to_string()
+        };
+        let text = seq.text.clone();
+        let var = seq.var.clone();
+        seq.next = seq.next.saturating_add(seq.step);
+        let done = (seq.step > 0 && seq.next > seq.last) || (seq.step < 0 && seq.next < seq.last);
+        if done {
+            self.seqs.pop();
+        }
+        self.defs.set(&var, value, false);
+        text
+    }
+
+    /// keepalived's `add_seq`: `~SEQ(var, [start,] [step,] end) text`, or
+    /// `~SEQx(...)` for hexadecimal values. Numbers are C literals (`0x90`),
+    /// and may be `$NAME`s.
+    fn add_seq(&mut self, buf: &AText) -> bool {
+        let c = &buf.chars;
+        let mut p = 4;
+        let hex = c.get(p) == Some(&'x');
+        if hex {
+            p += 1;
+        }
+        let skip_blank = |p: &mut usize| {
+            while c.get(*p).is_some_and(|ch| *ch == ' ' || *ch == '\t') {
+                *p += 1;
+            }
+        };
+        skip_blank(&mut p);
+        if c.get(p) != Some(&'(') {
+            return false;
+        }
+        p += 1;
+        skip_blank(&mut p);
+        let var_start = p;
+        while c
+            .get(p)
+            .is_some_and(|ch| !matches!(ch, ' ' | '\t' | ',' | ')'))
+        {
+            p += 1;
+        }
+        let var: String = c[var_start..p].iter().collect();
+        skip_blank(&mut p);
+        if var.is_empty() || c.get(p) != Some(&',') {
+            return false;
+        }
+        p += 1;
+        let Some(close) = c[p..].iter().position(|ch| *ch == ')').map(|o| o + p) else {
+            return false;
+        };
+        // The parameters may use definitions.
+        let mut params = buf.slice(p, close);
+        let pwd = self.stack.last().map(|f| f.dir.clone()).unwrap_or_default();
+        let inst = self.config_id.clone().unwrap_or_default();
+        if let Subst::Runaway = self.defs.substitute(&mut params, &pwd, &inst) {
+            return false;
+        }
+        let nums: Option<Vec<i64>> = params
+            .text()
+            .split(',')
+            .map(|t| parse_c_long(t.trim()))
+            .collect();
+        let Some(nums) = nums else { return false };
+        let (start, step, end) = match nums.as_slice() {
+            [end] => {
+                let end = *end;
+                (
+                    if end < 0 { -1 } else { 1 },
+                    if end < 1 { -1 } else { 1 },
+                    end,
+                )
+            }
+            [start, end] => (*start, if start <= end { 1 } else { -1 }, *end),
+            [start, step, end] => {
+                if *step == 0 || (start < end && *step < 0) || (start > end && *step > 0) {
+                    return false;
+                }
+                (*start, *step, *end)
+            }
+            _ => return false,
+        };
+        if hex && (start < 0 || end < 0) {
+            return false;
+        }
+        if self.seqs.len() >= 16 {
+            return false;
+        }
+        let mut t = close + 1;
+        skip_blank(&mut t);
+        self.seqs.push(Seq {
+            var,
+            next: start,
+            step,
+            last: end,
+            hex,
+            text: buf.slice(t, buf.len()),
+        });
+        true
     }
 
     /// `@id rest` keeps `rest` only when `id` is the config id; `@^id rest`
@@ -473,6 +622,23 @@ impl<'a> Lexer<'a> {
         }
         true
     }
+}
+
+/// `strtol(s, _, 0)`: decimal, `0x` hex or `0` octal, with a sign.
+fn parse_c_long(s: &str) -> Option<i64> {
+    let (neg, t) = match s.as_bytes().first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let v = if let Some(h) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+        i64::from_str_radix(h, 16).ok()?
+    } else if t.len() > 1 && t.starts_with('0') {
+        i64::from_str_radix(&t[1..], 8).ok()?
+    } else {
+        t.parse().ok()?
+    };
+    Some(if neg { -v } else { v })
 }
 
 #[cfg(test)]
@@ -632,6 +798,61 @@ mod tests {
         assert_eq!(d.len(), 1);
         assert_eq!(d[0].kind, DiagKind::Definition);
         assert_eq!((d[0].line, d[0].col), (2, 1));
+    }
+
+    #[test]
+    fn seq_repeats_lines_and_nests() {
+        let text =
+            "~SEQ(N, 0, 2) ip 10.0.${N}.1\n~SEQx(A, 0x90, 0x10, 0xa0) ~SEQ(B, 2) x${A}:${B}\n";
+        let l = MemoryLoader::new().with("k", text);
+        let (out, d) = lines(&l, "k", None);
+        let texts: Vec<String> = out
+            .iter()
+            .map(|l| {
+                l.split(' ')
+                    .map(|w| w.split('@').next().unwrap_or(""))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect();
+        assert_eq!(
+            texts,
+            vec![
+                "ip 10.0.0.1",
+                "ip 10.0.1.1",
+                "ip 10.0.2.1",
+                "x90:1",
+                "x90:2",
+                "xa0:1",
+                "xa0:2"
+            ]
+        );
+        assert!(d.is_empty(), "{d:?}");
+        assert_eq!(out[1], "ip@k:1:15 10.0.1.1@k:1:18");
+    }
+
+    #[test]
+    fn seq_with_a_multiline_definition() {
+        let text = "$BLK=a ${I} \\\nb ${I}\n~SEQ(I, 2) $BLK\n";
+        let l = MemoryLoader::new().with("k", text);
+        let (out, _) = lines(&l, "k", None);
+        let firsts: Vec<&str> = out.iter().map(|l| l.as_str()).collect();
+        assert_eq!(firsts.len(), 4);
+        assert!(firsts[0].starts_with("a@k:3:12 1@"));
+        assert!(firsts[1].starts_with("b@k:3:12 1@"));
+        assert!(firsts[2].starts_with("a@k:3:12 2@"));
+        assert!(firsts[3].starts_with("b@k:3:12 2@"));
+    }
+
+    #[test]
+    fn bad_seq() {
+        let l = MemoryLoader::new().with("k", "~SEQ(N, 1, -1, 5) x\n");
+        let (out, d) = lines(&l, "k", None);
+        assert!(out.is_empty());
+        assert_eq!(
+            d[0].message,
+            "Invalid ~SEQ specification '~SEQ(N, 1, -1, 5) x'"
+        );
     }
 
     #[test]

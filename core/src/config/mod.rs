@@ -38,7 +38,7 @@
 //!   against [`Options::interfaces`] (keepalived also drops a VIP whose `dev`
 //!   does not exist; vigil keeps it), and script paths are never checked
 //!   (keepalived disables tracking scripts it cannot find).
-//! - `~SEQ` and `~LST` generated lines are not supported yet (an error).
+//! - `~LST` generated lines are not supported yet (an error); `~SEQ` is.
 
 mod build;
 pub mod defs;

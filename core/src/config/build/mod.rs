@@ -522,6 +522,9 @@ pub(crate) struct Later {
     pub scripts: Vec<(String, Pos)>,
     pub files: Vec<(String, Pos)>,
     pub processes: Vec<(String, Pos)>,
+    /// Name -> weight of what is defined so far, per kind (`track_script`,
+    /// `track_file`, `track_process`): lookups stay cheap with thousands.
+    pub defined: std::collections::HashMap<(&'static str, String), i32>,
 }
 
 /// Builds the model from the tree.

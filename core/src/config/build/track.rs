@@ -161,6 +161,10 @@ pub(crate) fn vrrp_script(b: &mut Builder, n: &Node) {
         .hint = Some("add `script \"/path/to/check\"` to the block".into());
         return;
     }
+    b.later
+        .defined
+        .entry(("track_script", s.name.clone()))
+        .or_insert(s.weight);
     b.cfg.vrrp_scripts.push(s);
 }
 
@@ -293,6 +297,10 @@ pub(crate) fn track_file(b: &mut Builder, n: &Node) {
         );
         return;
     }
+    b.later
+        .defined
+        .entry(("track_file", t.name.clone()))
+        .or_insert(t.weight);
     b.cfg.track_files.push(t);
 }
 
@@ -429,6 +437,10 @@ pub(crate) fn track_process(b: &mut Builder, n: &Node) {
         );
         return;
     }
+    b.later
+        .defined
+        .entry(("track_process", t.name.clone()))
+        .or_insert(t.weight);
     b.cfg.track_processes.push(t);
 }
 
@@ -677,41 +689,21 @@ pub(crate) fn tracked_refs(
     out: &mut Vec<TrackedRef>,
 ) {
     let kind = n.keyword();
-    type Defs<'a> = Vec<(&'a str, i32)>;
-    let (what, defined, later_list, default): (&str, Defs, &[(String, Pos)], &str) = match kind {
-        "track_script" => (
-            "track script",
-            cfg.vrrp_scripts
-                .iter()
-                .map(|s| (s.name.as_str(), s.weight))
-                .collect(),
-            &later.scripts,
-            "vrrp_script",
-        ),
-        "track_file" => (
-            "track file",
-            cfg.track_files
-                .iter()
-                .map(|s| (s.name.as_str(), s.weight))
-                .collect(),
-            &later.files,
-            "track_file",
-        ),
-        _ => (
-            "track process",
-            cfg.track_processes
-                .iter()
-                .map(|s| (s.name.as_str(), s.weight))
-                .collect(),
-            &later.processes,
-            "vrrp_track_process",
-        ),
+    let (what, later_list, default): (&str, &[(String, Pos)], &str) = match kind {
+        "track_script" => ("track script", &later.scripts, "vrrp_script"),
+        "track_file" => ("track file", &later.files, "track_file"),
+        _ => ("track process", &later.processes, "vrrp_track_process"),
+    };
+    let key: &'static str = match kind {
+        "track_script" => "track_script",
+        "track_file" => "track_file",
+        _ => "track_process",
     };
     for l in list_lines(cx, n) {
         cx.no_block(l, Ctx::VrrpInstance);
         let Some(w) = l.words.first() else { continue };
         let name = w.text.as_str();
-        let Some(&(_, own_weight)) = defined.iter().find(|(d, _)| *d == name) else {
+        let Some(&own_weight) = later.defined.get(&(key, name.to_string())) else {
             let d = cx.error(
                 DiagKind::UndefinedReference,
                 w.pos,
@@ -724,7 +716,17 @@ pub(crate) fn tracked_refs(
                     p.line
                 ),
                 None => {
-                    let names: Vec<&str> = defined.iter().map(|(d, _)| *d).collect();
+                    let names: Vec<&str> = match key {
+                        "track_script" => {
+                            cfg.vrrp_scripts.iter().map(|s| s.name.as_str()).collect()
+                        }
+                        "track_file" => cfg.track_files.iter().map(|s| s.name.as_str()).collect(),
+                        _ => cfg
+                            .track_processes
+                            .iter()
+                            .map(|s| s.name.as_str())
+                            .collect(),
+                    };
                     match crate::config::suggest::closest(name, &names) {
                         Some(s) => format!("did you mean '{s}'?"),
                         None => format!(

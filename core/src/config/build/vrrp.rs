@@ -2,7 +2,7 @@
 //! config is read (`vrrp_complete_instance`, `check_vrid_conflicts`,
 //! `vrrp_sync_set_group`).
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -1097,21 +1097,20 @@ fn complete_instance(
 fn vrid_conflicts(b: &mut Builder) {
     let g = &b.cfg.global;
     let list = &b.cfg.instances;
-    // Only instances with the same VRID, family and mode can conflict.
-    let mut buckets: HashMap<(u8, Family, bool), Vec<usize>> = HashMap::new();
+    // Only instances with the same VRID, family and mode can conflict (a
+    // BTreeMap keeps the reporting order stable).
+    let mut buckets: BTreeMap<(u8, Family, bool), Vec<usize>> = BTreeMap::new();
     for (i, v) in list.iter().enumerate() {
         if v.virtual_router_id != 0 {
             let key = (v.virtual_router_id, v.family, v.is_unicast());
             buckets.entry(key).or_default().push(i);
         }
     }
-    let mut pairs: Vec<(usize, usize)> = Vec::new();
-    for ix in buckets.values() {
-        for (k, &i) in ix.iter().enumerate() {
-            pairs.extend(ix[k + 1..].iter().map(|&j| (i, j)));
-        }
-    }
-    pairs.sort_unstable();
+    let pairs = buckets.values().flat_map(|ix| {
+        ix.iter()
+            .enumerate()
+            .flat_map(move |(k, &i)| ix[k + 1..].iter().map(move |&j| (i, j)))
+    });
     for (i, j) in pairs {
         let (a, c) = (&list[i], &list[j]);
         {

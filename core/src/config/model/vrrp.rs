@@ -17,7 +17,7 @@ pub enum VrrpState {
 }
 
 /// IPv4 or IPv6, as keepalived derives it for an instance from its addresses.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Family {
     Inet,
