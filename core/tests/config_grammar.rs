@@ -170,6 +170,12 @@ fn keyword_in_the_wrong_block() {
         p.diagnostics[0].hint.as_deref(),
         Some("'nopreempt' belongs in a vrrp_instance block")
     );
+    let p = parse_str(&format!("{MIN} global_defs {{\n }}\n}}\n"));
+    assert_eq!(p.diagnostics[0].message, "Unknown keyword 'global_defs'");
+    assert_eq!(
+        p.diagnostics[0].hint.as_deref(),
+        Some("its block is ignored; 'global_defs' belongs at the top level, outside any block")
+    );
 }
 
 #[test]

@@ -41,7 +41,7 @@ impl Ctx {
             Ctx::TrackGroup => "track_group",
             Ctx::VirtualServer => "virtual_server",
             Ctx::RealServer => "real_server",
-            Ctx::Checker => "a checker",
+            Ctx::Checker => "checker",
             Ctx::Url => "url",
             Ctx::SmtpHost => "host",
             Ctx::Ssl => "SSL",

@@ -177,9 +177,10 @@ impl<'a> Cx<'a> {
             Some(h) => Some(h.to_string()),
             None => match suggest::closest(&kw, ctx.keywords()) {
                 Some(s) => Some(format!("did you mean '{s}'?")),
-                None => elsewhere
-                    .first()
-                    .map(|c| format!("'{kw}' belongs in {} {} block", article(c.name()), c.name())),
+                None => elsewhere.first().map(|c| match c {
+                    Ctx::Root => format!("'{kw}' belongs at the top level, outside any block"),
+                    c => format!("'{kw}' belongs in {} {} block", article(c.name()), c.name()),
+                }),
             },
         };
         if n.block.is_some() {
@@ -471,9 +472,7 @@ fn removed(kw: &str) -> Option<&'static str> {
 }
 
 fn article(name: &str) -> &'static str {
-    if name.starts_with("the ") || name.starts_with("a ") {
-        ""
-    } else if name.starts_with(['a', 'e', 'i', 'o', 'u']) {
+    if name.starts_with(['a', 'e', 'i', 'o', 'u']) {
         "an"
     } else {
         "a"
