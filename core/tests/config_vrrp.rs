@@ -494,3 +494,30 @@ fn global_defs_typos_and_values() {
     assert_eq!(g.smtp_server.as_ref().map(|s| s.port), Some(25));
     assert_eq!(g.vrrp_garp_master_repeat, 1);
 }
+
+#[test]
+fn too_many_vips_move_to_excluded() {
+    let vips: String = (0..300)
+        .map(|i| format!("  10.1.{}.{}\n", i / 200, i % 200 + 1))
+        .collect();
+    let p = parse_str(&format!(
+        "vrrp_instance VI_1 {{\n interface eth0\n virtual_router_id 51\n virtual_ipaddress {{\n{vips} }}\n}}\n"
+    ));
+    assert_eq!(
+        one_of(&p),
+        "(VI_1) Number of VIPs (300) exceeds maximum/space available in packet (max 255 addresses) - excess moved to eVIPs"
+    );
+    let i = &p.model.instances[0];
+    assert_eq!(
+        (
+            i.virtual_ipaddress.len(),
+            i.virtual_ipaddress_excluded.len()
+        ),
+        (255, 45)
+    );
+}
+
+fn one_of(p: &vigil_core::config::Parsed) -> String {
+    assert_eq!(p.diagnostics.len(), 1, "{:#?}", p.diagnostics);
+    p.diagnostics[0].message.clone()
+}

@@ -893,6 +893,25 @@ fn complete_instance(
         );
         v.unicast_ttl = None;
     }
+    // The VIPs must fit in one advert (default MTU 1500, count field 8 bits);
+    // keepalived moves the rest to the excluded list.
+    let max_addr = match v.family {
+        Family::Inet => 255,
+        Family::Inet6 => (1500 - 14 - 40 - 8) / 16,
+    };
+    if v.virtual_ipaddress.len() > max_addr {
+        cx.warn(
+            DiagKind::Adjusted,
+            at,
+            iname.clone(),
+            format!(
+                "({iname}) Number of VIPs ({}) exceeds maximum/space available in packet (max {max_addr} addresses) - excess moved to eVIPs",
+                v.virtual_ipaddress.len()
+            ),
+        );
+        let extra = v.virtual_ipaddress.split_off(max_addr);
+        v.virtual_ipaddress_excluded.extend(extra);
+    }
     if v.priority == 255
         && let Some(pos) = d.nopreempt_pos
         && v.nopreempt
