@@ -5,6 +5,7 @@
 //! threads, randomness or file reads live here, so the simulator and the real
 //! daemon run exactly the same logic.
 
+pub mod config;
 pub mod scenario;
 pub mod time;
 pub mod vrrp;

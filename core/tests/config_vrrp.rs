@@ -1,0 +1,523 @@
+//! VRRP side of the config: keepalived 2.2.7's defaults, and one test per
+//! validation, each with the exact position and message.
+
+use std::time::Duration;
+use vigil_core::config::model::vrrp::{AuthType, Family, VrrpState};
+use vigil_core::config::{DiagKind, MemoryLoader, Options, Severity, parse_str, parse_with};
+
+/// Appended where scripts are configured, to keep keepalived's script
+/// security warning out of the way.
+const SEC: &str = "global_defs {\n enable_script_security\n}\n";
+
+fn inst(body: &str) -> String {
+    format!(
+        "vrrp_instance VI_1 {{\n interface eth0\n virtual_router_id 51\n virtual_ipaddress {{\n  10.0.0.1/24\n }}\n{body}}}\n"
+    )
+}
+
+/// The only diagnostic of `text`: (severity, kind, line, col, message).
+fn one(text: &str) -> (Severity, DiagKind, u32, u32, String) {
+    let p = parse_str(text);
+    assert_eq!(p.diagnostics.len(), 1, "{:#?}", p.diagnostics);
+    let d = &p.diagnostics[0];
+    (d.severity, d.kind, d.line, d.col, d.message.clone())
+}
+
+#[test]
+fn defaults_follow_keepalived() {
+    let p = parse_str(&inst(""));
+    assert!(p.diagnostics.is_empty(), "{:?}", p.diagnostics);
+    let i = &p.model.instances[0];
+    assert_eq!(i.state, VrrpState::Backup);
+    assert_eq!(i.priority, 100);
+    assert_eq!(i.advert_int_cs, 100);
+    assert_eq!(i.advert_int(), Duration::from_secs(1));
+    assert_eq!(i.version, 2);
+    assert_eq!(i.family, Family::Inet);
+    assert!(!i.nopreempt);
+    assert!(i.accept);
+    assert_eq!(i.garp_master_delay, Duration::from_secs(5));
+    assert_eq!(i.garp_master_repeat, 5);
+    assert_eq!(i.garp_master_refresh_repeat, 1);
+    assert_eq!(i.down_timer_adverts, 3);
+    assert!(!i.smtp_alert);
+    let g = &p.model.global;
+    assert_eq!(g.smtp_connect_timeout, Duration::from_secs(30));
+    assert_eq!(g.vrrp_mcast_group4.to_string(), "224.0.0.18");
+    assert_eq!(g.vrrp_mcast_group6.to_string(), "ff02::12");
+}
+
+#[test]
+fn master_without_priority_is_the_owner() {
+    let p = parse_str(&inst(" state MASTER\n"));
+    assert_eq!(p.model.instances[0].priority, 255);
+    let p = parse_str(&inst(" state MASTER\n priority 150\n"));
+    assert_eq!(p.model.instances[0].priority, 150);
+    assert_eq!(p.model.instances[0].state, VrrpState::Master);
+    let p = parse_str(&inst(" priority 255\n"));
+    assert_eq!(p.model.instances[0].state, VrrpState::Master);
+}
+
+#[test]
+fn version_and_family_are_derived() {
+    let p = parse_str("global_defs {\n vrrp_version 3\n}\n");
+    assert_eq!(p.model.global.vrrp_version, 3);
+    let p = parse_str(&format!(
+        "global_defs {{\n vrrp_version 3\n}}\n{}",
+        inst(" advert_int 0.25\n")
+    ));
+    let i = &p.model.instances[0];
+    assert_eq!((i.version, i.advert_int_cs), (3, 25));
+    let p = parse_str(
+        "vrrp_instance V6 {\n interface eth0\n virtual_router_id 5\n virtual_ipaddress {\n  fe80::1/64\n  2001:db8::1/64\n }\n}\n",
+    );
+    assert!(p.diagnostics.is_empty(), "{:?}", p.diagnostics);
+    let i = &p.model.instances[0];
+    assert_eq!((i.family, i.version), (Family::Inet6, 3));
+}
+
+#[test]
+fn vrid_out_of_range() {
+    let p = parse_str(&inst(" virtual_router_id 300\n").replace(" virtual_router_id 51\n", ""));
+    // The VRID is then missing altogether (reported at the instance name).
+    assert_eq!(
+        p.diagnostics[0].message,
+        "(VI_1) the virtual router id must be set"
+    );
+    let d = &p.diagnostics[1];
+    assert_eq!(
+        (d.severity, d.kind, d.line, d.col),
+        (Severity::Error, DiagKind::InvalidNumber, 6, 20)
+    );
+    assert_eq!(
+        d.message,
+        "virtual_router_id: number '300' outside range [1, 255]"
+    );
+    assert_eq!(d.text, "300");
+    assert_eq!(
+        d.hint.as_deref(),
+        Some("(VI_1): VRID must be between 1 & 255")
+    );
+}
+
+#[test]
+fn priority_out_of_range_uses_the_default() {
+    assert_eq!(
+        one(&inst(" priority 0\n")),
+        (
+            Severity::Error,
+            DiagKind::InvalidNumber,
+            7,
+            11,
+            "priority: number '0' outside range [1, 255]".into()
+        )
+    );
+    assert_eq!(
+        parse_str(&inst(" priority 0\n")).model.instances[0].priority,
+        100
+    );
+}
+
+#[test]
+fn advert_int_per_version() {
+    // v2 rounds to whole seconds.
+    let text = inst(" advert_int 1.5\n");
+    assert_eq!(
+        one(&text),
+        (
+            Severity::Warning,
+            DiagKind::Adjusted,
+            7,
+            13,
+            "(VI_1) VRRPv2 advertisement interval 1.500000s must be an integer. rounding".into()
+        )
+    );
+    assert_eq!(parse_str(&text).model.instances[0].advert_int_cs, 200);
+    // v3 caps at 40.95 s.
+    let text = inst(" version 3\n advert_int 50\n");
+    assert_eq!(
+        one(&text),
+        (
+            Severity::Error,
+            DiagKind::InvalidNumber,
+            8,
+            13,
+            "(VI_1) VRRPv3 advertisement interval 50.00s is out of range. Must be less than 40.96s. Setting to 40.95s".into()
+        )
+    );
+    assert_eq!(parse_str(&text).model.instances[0].advert_int_cs, 4095);
+    // Anything over 255 s, or under 10 ms, is not read at all.
+    assert_eq!(
+        one(&inst(" advert_int 300\n")),
+        (
+            Severity::Error,
+            DiagKind::InvalidNumber,
+            7,
+            13,
+            "(VI_1) Advert interval (300) not valid! Must be > 0 - ignoring".into()
+        )
+    );
+}
+
+#[test]
+fn duplicate_vrid_on_the_same_interface() {
+    let two = format!(
+        "{}vrrp_instance VI_2 {{\n interface eth0\n virtual_router_id 51\n virtual_ipaddress {{\n  10.0.0.2\n }}\n}}\n",
+        inst("")
+    );
+    assert_eq!(
+        one(&two),
+        (
+            Severity::Error,
+            DiagKind::DuplicateVrid,
+            8,
+            15,
+            "VI_1 and VI_2 both use VRID 51 with IPv4 on interface eth0".into()
+        )
+    );
+    // Another interface, or another family, is fine.
+    assert!(
+        parse_str(
+            &two.replacen("interface eth0", "interface eth1", 2)
+                .replacen("interface eth1", "interface eth0", 1)
+        )
+        .diagnostics
+        .is_empty()
+    );
+}
+
+#[test]
+fn track_script_must_be_defined_before_use() {
+    let script = "vrrp_script chk {\n script /bin/true\n}\n";
+    let p = parse_str(&format!(
+        "{script}{}{SEC}",
+        inst(" track_script {\n  chk\n }\n")
+    ));
+    assert!(p.diagnostics.is_empty(), "{:?}", p.diagnostics);
+    assert_eq!(p.model.instances[0].track_script[0].name, "chk");
+
+    let p = parse_str(&format!(
+        "{}{script}{SEC}",
+        inst(" track_script {\n  chk\n }\n")
+    ));
+    let d = &p.diagnostics[0];
+    assert_eq!(
+        (d.severity, d.kind, d.line, d.col),
+        (Severity::Error, DiagKind::UndefinedReference, 8, 3)
+    );
+    assert_eq!(d.message, "(VI_1) track script chk not found, ignoring...");
+    assert_eq!(
+        d.hint.as_deref(),
+        Some(
+            "vrrp_script chk is defined further down (line 11); keepalived only finds it if it comes before this use"
+        )
+    );
+    assert!(p.model.instances[0].track_script.is_empty());
+
+    let p = parse_str(&format!(
+        "{script}{}{SEC}",
+        inst(" track_script {\n  chx\n }\n")
+    ));
+    assert_eq!(
+        p.diagnostics[0].hint.as_deref(),
+        Some("did you mean 'chk'?")
+    );
+}
+
+#[test]
+fn track_lists_are_one_per_line() {
+    let p = parse_str(&inst(" track_interface { eth1 eth2 }\n"));
+    let d = &p.diagnostics[0];
+    assert_eq!(
+        (d.severity, d.kind, d.line, d.col),
+        (Severity::Warning, DiagKind::ExtraWords, 7, 25)
+    );
+    assert_eq!(
+        d.message,
+        "(VI_1) unknown track_interface eth1 option eth2 - ignoring"
+    );
+    assert!(p.model.instances[0].track_interface.is_empty());
+}
+
+#[test]
+fn auth_pass_longer_than_8_is_cut() {
+    let text = inst(" authentication {\n  auth_type PASS\n  auth_pass 123456789\n }\n");
+    assert_eq!(
+        one(&text),
+        (
+            Severity::Warning,
+            DiagKind::Adjusted,
+            9,
+            13,
+            "Truncating auth_pass to 8 characters".into()
+        )
+    );
+    let a = parse_str(&text).model.instances[0]
+        .authentication
+        .clone()
+        .unwrap();
+    assert_eq!(
+        (a.auth_type, a.auth_pass.as_str()),
+        (AuthType::Pass, "12345678")
+    );
+}
+
+#[test]
+fn authentication_is_ignored_for_v3() {
+    let p = parse_str(&inst(
+        " version 3\n authentication {\n  auth_type AH\n  auth_pass x\n }\n",
+    ));
+    assert_eq!(
+        p.diagnostics[0].message,
+        "(VI_1) VRRP version 3 does not support authentication. Ignoring."
+    );
+    assert!(p.model.instances[0].authentication.is_none());
+}
+
+#[test]
+fn unknown_auth_type() {
+    let p = parse_str(&inst(
+        " authentication {\n  auth_type PLAIN\n  auth_pass x\n }\n",
+    ));
+    let d = &p.diagnostics[0];
+    assert_eq!((d.line, d.col), (8, 13));
+    assert_eq!(d.message, "(VI_1) unknown authentication type 'PLAIN'");
+    assert_eq!(d.hint.as_deref(), Some("allowed: PASS, AH"));
+}
+
+#[test]
+fn nopreempt_with_state_master() {
+    let text = inst(" state MASTER\n priority 100\n nopreempt\n");
+    assert_eq!(
+        one(&text),
+        (
+            Severity::Warning,
+            DiagKind::Conflict,
+            9,
+            2,
+            "(VI_1) Warning - nopreempt will not work with initial state MASTER - clearing".into()
+        )
+    );
+    assert!(!parse_str(&text).model.instances[0].nopreempt);
+    assert!(parse_str(&inst(" nopreempt\n")).model.instances[0].nopreempt);
+}
+
+#[test]
+fn unknown_interface_when_the_host_list_is_given() {
+    let l = MemoryLoader::new().with("k.conf", inst(""));
+    let opts = Options {
+        interfaces: Some(vec!["lo".into(), "eth1".into()]),
+        ..Options::default()
+    };
+    let p = parse_with("k.conf", &l, &opts);
+    let d = &p.diagnostics[0];
+    assert_eq!(
+        (d.severity, d.kind, d.line, d.col),
+        (Severity::Warning, DiagKind::UnknownInterface, 2, 12)
+    );
+    assert_eq!(
+        d.message,
+        "WARNING - interface eth0 for vrrp_instance VI_1 doesn't exist"
+    );
+    assert_eq!(
+        d.hint.as_deref(),
+        Some("did you mean 'eth1'? interfaces here: lo, eth1")
+    );
+}
+
+#[test]
+fn shell_syntax_in_a_script() {
+    let text =
+        "vrrp_script chk {\n script \"[ -e /etc/keepalived/down ] && exit 1 || exit 0\"\n}\n";
+    let p = parse_str(&format!("{text}{SEC}"));
+    let d = &p.diagnostics[0];
+    assert_eq!(
+        (d.severity, d.kind, d.line, d.col),
+        (Severity::Warning, DiagKind::Script, 2, 9)
+    );
+    assert_eq!(
+        d.message,
+        "keepalived 2.x runs scripts without a shell: '&&' is passed to '[' as an argument"
+    );
+    assert_eq!(
+        d.hint.as_deref(),
+        Some(
+            "run it through a shell: \"/bin/sh -c '[ -e /etc/keepalived/down ] && exit 1 || exit 0'\""
+        )
+    );
+    let s = p.model.script("chk").unwrap().script.clone().unwrap();
+    assert_eq!(s.args[0], "[");
+    let ok = parse_str(&format!(
+        "vrrp_script chk {{\n script \"/bin/sh -c '[ -e /x ] && exit 1 || exit 0'\"\n}}\n{SEC}"
+    ));
+    assert!(ok.diagnostics.is_empty(), "{:?}", ok.diagnostics);
+    assert_eq!(
+        ok.model.vrrp_scripts[0].script.as_ref().unwrap().args.len(),
+        3
+    );
+}
+
+#[test]
+fn missing_interface_and_vrid() {
+    let p = parse_str("vrrp_instance X {\n virtual_ipaddress {\n  10.0.0.1\n }\n}\n");
+    let m: Vec<(u32, u32, &str)> = p
+        .diagnostics
+        .iter()
+        .map(|d| (d.line, d.col, d.message.as_str()))
+        .collect();
+    assert_eq!(
+        m,
+        vec![
+            (1, 15, "(X) the virtual router id must be set"),
+            (1, 15, "(X) Unknown interface!"),
+        ]
+    );
+}
+
+#[test]
+fn vip_family_must_match() {
+    let p = parse_str(&inst(" virtual_ipaddress {\n  fe80::1\n }\n"));
+    let d = &p.diagnostics[0];
+    assert_eq!((d.line, d.col), (8, 3));
+    assert_eq!(
+        d.message,
+        "(VI_1): address family must match VRRP instance [fe80::1] - ignoring"
+    );
+}
+
+#[test]
+fn invalid_address_and_prefix() {
+    let p = parse_str(&inst(
+        " virtual_ipaddress {\n  10.0.0.300\n  10.0.0.3/40\n  <IPADDR>\n }\n",
+    ));
+    let m: Vec<(u32, u32, &str)> = p
+        .diagnostics
+        .iter()
+        .map(|d| (d.line, d.col, d.message.as_str()))
+        .collect();
+    assert_eq!(
+        m,
+        vec![
+            (8, 3, "VRRP parsed invalid IP 10.0.0.300. skipping IP..."),
+            (
+                9,
+                3,
+                "Invalid address prefix len 40 for address 10.0.0.3/40 - using 32"
+            ),
+            (10, 3, "VRRP parsed invalid IP <IPADDR>. skipping IP..."),
+        ]
+    );
+    assert_eq!(
+        p.diagnostics[2].hint.as_deref(),
+        Some("this looks like a template placeholder: put a real address here")
+    );
+}
+
+#[test]
+fn vip_options() {
+    let p = parse_str(&inst(
+        " virtual_ipaddress_excluded {\n  192.168.1.1/24 brd + dev eth1 scope link label eth1:1 no_track\n }\n",
+    ));
+    assert!(p.diagnostics.is_empty(), "{:?}", p.diagnostics);
+    let a = &p.model.instances[0].virtual_ipaddress_excluded[0];
+    assert_eq!(
+        a.broadcast.map(|b| b.to_string()).as_deref(),
+        Some("192.168.1.255")
+    );
+    assert_eq!(
+        (
+            a.dev.as_deref(),
+            a.scope.as_deref(),
+            a.label.as_deref(),
+            a.no_track
+        ),
+        (Some("eth1"), Some("link"), Some("eth1:1"), true)
+    );
+}
+
+#[test]
+fn sync_group_members_must_exist() {
+    let p = parse_str(&format!(
+        "{}vrrp_sync_group G {{\n group {{\n  VI_1\n  VI_9\n }}\n}}\n",
+        inst("")
+    ));
+    let m: Vec<&str> = p.diagnostics.iter().map(|d| d.message.as_str()).collect();
+    assert_eq!(
+        m,
+        vec![
+            "Virtual router VI_9 specified in sync group G doesn't exist - ignoring",
+            "Sync group G has only 1 virtual router(s) - this probably isn't what you want",
+        ]
+    );
+}
+
+#[test]
+fn unicast_peers_one_per_line() {
+    let p = parse_str(&inst(
+        " unicast_src_ip 10.0.0.5\n unicast_peer {\n  10.0.0.6 10.0.0.7\n }\n",
+    ));
+    let d = &p.diagnostics[0];
+    assert_eq!((d.line, d.col), (9, 12));
+    assert_eq!(d.message, "(VI_1) 10.0.0.7 is missing a value");
+    assert_eq!(p.model.instances[0].unicast_peer.len(), 1);
+}
+
+#[test]
+fn global_defs_typos_and_values() {
+    let p = parse_str(
+        "global_defs {\n notification_email {\n  admin@example.com\n }\n smtp_server 127.0.0.1\n stmp_connect_timeout 30\n router_id LVS_DEVEL\n vrrp_garp_master_repeat 0\n}\n",
+    );
+    let m: Vec<(u32, u32, &str, Option<&str>)> = p
+        .diagnostics
+        .iter()
+        .map(|d| (d.line, d.col, d.message.as_str(), d.hint.as_deref()))
+        .collect();
+    assert_eq!(
+        m,
+        vec![
+            (
+                6,
+                2,
+                "Unknown keyword 'stmp_connect_timeout'",
+                Some("did you mean 'smtp_connect_timeout'?")
+            ),
+            (
+                8,
+                2,
+                "vrrp_garp_master_repeat must be greater than 0, setting to 1",
+                None
+            ),
+        ]
+    );
+    let g = &p.model.global;
+    assert_eq!(g.router_id.as_deref(), Some("LVS_DEVEL"));
+    assert_eq!(g.smtp_server.as_ref().map(|s| s.port), Some(25));
+    assert_eq!(g.vrrp_garp_master_repeat, 1);
+}
+
+#[test]
+fn too_many_vips_move_to_excluded() {
+    let vips: String = (0..300)
+        .map(|i| format!("  10.1.{}.{}\n", i / 200, i % 200 + 1))
+        .collect();
+    let p = parse_str(&format!(
+        "vrrp_instance VI_1 {{\n interface eth0\n virtual_router_id 51\n virtual_ipaddress {{\n{vips} }}\n}}\n"
+    ));
+    assert_eq!(
+        one_of(&p),
+        "(VI_1) Number of VIPs (300) exceeds maximum/space available in packet (max 255 addresses) - excess moved to eVIPs"
+    );
+    let i = &p.model.instances[0];
+    assert_eq!(
+        (
+            i.virtual_ipaddress.len(),
+            i.virtual_ipaddress_excluded.len()
+        ),
+        (255, 45)
+    );
+}
+
+fn one_of(p: &vigil_core::config::Parsed) -> String {
+    assert_eq!(p.diagnostics.len(), 1, "{:#?}", p.diagnostics);
+    p.diagnostics[0].message.clone()
+}
