@@ -7,12 +7,14 @@
 //! - [`event`]: commands in, actions out
 //! - [`group`]: sync groups, whose members change state together
 //! - [`router`]: all instances of one host, dispatching inputs and collecting outputs
+//! - [`resolve`]: from a parsed keepalived.conf and the host to instances and groups
 
 pub(crate) mod checksum;
 pub mod event;
 pub mod group;
 pub mod instance;
 pub mod packet;
+pub mod resolve;
 pub mod router;
 pub mod track;
 pub mod validate;

@@ -93,9 +93,69 @@ impl Track {
     }
 }
 
+/// A vrrp_script's `rise` and `fall`: how many results in a row change its
+/// verdict. The first result decides at once, as keepalived's start does
+/// ("one success is enough").
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Debounce {
+    rise: u32,
+    fall: u32,
+    verdict: Option<bool>,
+    streak: u32,
+}
+
+impl Debounce {
+    pub fn new(rise: u32, fall: u32) -> Self {
+        Debounce {
+            rise: rise.max(1),
+            fall: fall.max(1),
+            verdict: None,
+            streak: 0,
+        }
+    }
+
+    /// Takes one result; returns the new verdict when it changes.
+    pub fn observe(&mut self, ok: bool) -> Option<TrackState> {
+        let state = |ok| if ok { TrackState::Up } else { TrackState::Down };
+        match self.verdict {
+            None => {
+                self.verdict = Some(ok);
+                Some(state(ok))
+            }
+            Some(v) if v == ok => {
+                self.streak = 0;
+                None
+            }
+            Some(_) => {
+                self.streak += 1;
+                if self.streak < if ok { self.rise } else { self.fall } {
+                    return None;
+                }
+                self.verdict = Some(ok);
+                self.streak = 0;
+                Some(state(ok))
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rise_and_fall_need_results_in_a_row() {
+        let mut d = Debounce::new(2, 3);
+        assert_eq!(d.observe(true), Some(TrackState::Up));
+        assert_eq!(d.observe(false), None);
+        assert_eq!(d.observe(false), None);
+        assert_eq!(d.observe(true), None, "a success breaks the streak");
+        assert_eq!(d.observe(false), None);
+        assert_eq!(d.observe(false), None);
+        assert_eq!(d.observe(false), Some(TrackState::Down));
+        assert_eq!(d.observe(true), None);
+        assert_eq!(d.observe(true), Some(TrackState::Up));
+    }
 
     fn track(kind: TrackKind, weight: i32, reverse: bool) -> Track {
         Track {
