@@ -486,18 +486,18 @@ impl Scenario {
                     return Err(err(&format!("no node named {name:?}")));
                 }
             }
-            if let Some(s) = &e.state {
-                if !["INIT", "BACKUP", "MASTER", "FAULT", "STOPPED"].contains(&s.is.as_str()) {
-                    return Err(err(&format!(
-                        "state {:?} is not one of INIT, BACKUP, MASTER, FAULT, STOPPED",
-                        s.is
-                    )));
-                }
+            if let Some(s) = &e.state
+                && !["INIT", "BACKUP", "MASTER", "FAULT", "STOPPED"].contains(&s.is.as_str())
+            {
+                return Err(err(&format!(
+                    "state {:?} is not one of INIT, BACKUP, MASTER, FAULT, STOPPED",
+                    s.is
+                )));
             }
-            if let Some(p) = &e.probe {
-                if !self.client.iter().any(|c| c.name == p.client) {
-                    return Err(err(&format!("no client named {:?}", p.client)));
-                }
+            if let Some(p) = &e.probe
+                && !self.client.iter().any(|c| c.name == p.client)
+            {
+                return Err(err(&format!("no client named {:?}", p.client)));
             }
         }
         Ok(())
