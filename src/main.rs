@@ -1,6 +1,7 @@
 //! The `vigil` command line: wires the core and the drivers into subcommands.
 
 mod pcap_check;
+mod sim_cmd;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -14,6 +15,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Replay a scenario in simulated time and print its timeline.
+    Sim(sim_cmd::Args),
     /// Work with packet captures.
     Pcap {
         #[command(subcommand)]
@@ -30,6 +33,7 @@ enum PcapCommand {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Sim(args) => sim_cmd::run(&args),
         Command::Pcap {
             command: PcapCommand::Check(args),
         } => pcap_check::run(&args),

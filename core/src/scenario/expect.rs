@@ -3,6 +3,7 @@
 
 use super::format::{Action, Expect, Scenario};
 use super::timeline::{Event, What};
+use super::topology::Topology;
 use crate::Instant;
 use crate::vrrp::State;
 use std::collections::{BTreeMap, BTreeSet};
@@ -196,47 +197,6 @@ fn names(set: &BTreeSet<String>) -> String {
         "none".to_string()
     } else {
         set.iter().cloned().collect::<Vec<_>>().join(", ")
-    }
-}
-
-/// Who can hear whom at a moment: partitions, one-way cuts and frozen nodes.
-#[derive(Clone, Debug, Default)]
-struct Topology {
-    /// (from, to) pairs whose packets are dropped.
-    cut: BTreeSet<(String, String)>,
-    frozen: BTreeSet<String>,
-}
-
-impl Topology {
-    fn apply(&mut self, action: &Action, hosts: &[String]) {
-        match action {
-            Action::Partition(groups) => {
-                let group_of = |h: &String| groups.iter().position(|g| g.contains(h));
-                for a in hosts {
-                    for b in hosts {
-                        if a != b && group_of(a) != group_of(b) {
-                            self.cut.insert((a.clone(), b.clone()));
-                        }
-                    }
-                }
-            }
-            Action::PartitionOneway(o) => {
-                self.cut.insert((o.from.clone(), o.to.clone()));
-            }
-            Action::Heal => self.cut.clear(),
-            Action::Freeze(n) => {
-                self.frozen.insert(n.clone());
-            }
-            Action::Thaw(n) => {
-                self.frozen.remove(n);
-            }
-            _ => {}
-        }
-    }
-
-    fn hear_each_other(&self, a: &str, b: &str) -> bool {
-        !self.cut.contains(&(a.to_string(), b.to_string()))
-            && !self.cut.contains(&(b.to_string(), a.to_string()))
     }
 }
 

@@ -6,6 +6,7 @@ pub mod duration;
 pub mod expect;
 pub mod format;
 pub mod timeline;
+pub mod topology;
 
 pub use duration::Dur;
 pub use format::{Scenario, ScenarioError};

@@ -56,6 +56,10 @@ pub enum What {
         target: String,
         answered_by: Option<String>,
     },
+    /// Something the driver or the config resolution has to say.
+    Note {
+        text: String,
+    },
     /// An advert on the wire (printed only when asked for).
     Advert {
         summary: String,
@@ -115,6 +119,7 @@ impl fmt::Display for What {
                     answered_by.as_deref().unwrap_or("none")
                 )
             }
+            What::Note { text } => write!(f, "note: {text}"),
             What::Advert { summary } => write!(f, "advert {summary}"),
             What::Violation { invariant, detail } => write!(f, "VIOLATION {invariant}: {detail}"),
             What::Expectation {

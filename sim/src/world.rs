@@ -1,0 +1,201 @@
+//! What the simulated hosts share with the driver: each node's host (its
+//! interfaces, the addresses it holds, the files and script results the
+//! scenario sets), the clients' neighbour caches, who hears whom, and the
+//! timeline. One `World` per run, behind an `Rc<RefCell<_>>`: turmoil runs
+//! every host on the driver's thread, and nobody holds a borrow across an
+//! `.await`.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::rc::Rc;
+use tokio::sync::Notify;
+use vigil_core::Instant;
+use vigil_core::scenario::topology::Topology;
+use vigil_core::scenario::{Event, What};
+use vigil_core::vrrp::State;
+
+/// One interface of a node's host.
+#[derive(Clone, Debug)]
+pub struct Iface {
+    pub name: String,
+    pub segment: String,
+    pub v4: Ipv4Addr,
+    /// A link-local address, derived from the host and interface numbers.
+    pub v6_link_local: Ipv6Addr,
+    pub v6: Option<Ipv6Addr>,
+    pub up: bool,
+}
+
+/// What the driver asks of a running node.
+#[derive(Clone, Debug)]
+pub enum Order {
+    /// Graceful stop; start again at once when `restart`.
+    Shutdown {
+        restart: bool,
+    },
+    LinkChanged {
+        iface: String,
+        up: bool,
+    },
+    FileChanged {
+        path: String,
+    },
+}
+
+/// A node's host: it outlives the vigil process that runs on it.
+pub struct Host {
+    pub name: String,
+    pub ifaces: Vec<Iface>,
+    pub config: String,
+    /// The vigil process should be running (a `start`), as opposed to never
+    /// started or stopped.
+    pub wanted: bool,
+    /// The vigil process is running (turmoil's host may be crashed meanwhile).
+    pub running: bool,
+    pub frozen: bool,
+    pub orders: VecDeque<Order>,
+    pub wake: Rc<Notify>,
+    /// Addresses on the host's interfaces added by vigil: (address, interface).
+    pub addresses: BTreeSet<(IpAddr, String)>,
+    /// vrrp_script exit codes set by `script` steps (0 until then).
+    pub script_results: BTreeMap<String, i32>,
+    /// File contents set by touch/write (absent when removed).
+    pub files: BTreeMap<String, String>,
+    /// The last state of each instance, for the timeline of a crash.
+    pub states: BTreeMap<String, State>,
+}
+
+impl Host {
+    pub fn iface(&self, name: &str) -> Option<&Iface> {
+        self.ifaces.iter().find(|i| i.name == name)
+    }
+
+    pub fn holds(&self, addr: IpAddr) -> bool {
+        self.addresses.iter().any(|(a, _)| *a == addr)
+    }
+
+    /// Whether an address of the host's own, or one it holds, is `addr`.
+    pub fn owns(&self, addr: IpAddr) -> bool {
+        self.holds(addr)
+            || self.ifaces.iter().any(|i| {
+                IpAddr::V4(i.v4) == addr
+                    || IpAddr::V6(i.v6_link_local) == addr
+                    || i.v6.map(IpAddr::V6) == Some(addr)
+            })
+    }
+}
+
+/// A client and what it last saw.
+pub struct Client {
+    pub name: String,
+    pub segment: String,
+    pub target: IpAddr,
+    pub target_text: String,
+    pub every: std::time::Duration,
+    /// Neighbour cache: address → host answering for it.
+    pub cache: BTreeMap<IpAddr, String>,
+    /// The last answer, to print only changes.
+    pub last: Option<Option<String>>,
+}
+
+pub struct World {
+    pub hosts: Vec<Host>,
+    pub clients: Vec<Client>,
+    pub topology: Topology,
+    pub events: Vec<Event>,
+    /// Probability that a datagram is lost, and the generator that decides.
+    pub loss: f64,
+    rng: u64,
+    /// The scenario's one-way latency on every link.
+    pub latency: std::time::Duration,
+    pub record_adverts: bool,
+}
+
+impl World {
+    pub fn new(
+        hosts: Vec<Host>,
+        clients: Vec<Client>,
+        loss: f64,
+        seed: u64,
+        latency: std::time::Duration,
+        record_adverts: bool,
+    ) -> Self {
+        World {
+            latency,
+            hosts,
+            clients,
+            topology: Topology::default(),
+            events: Vec::new(),
+            loss,
+            rng: seed ^ 0x9e37_79b9_7f4a_7c15,
+            record_adverts,
+        }
+    }
+
+    pub fn log(&mut self, at: Instant, host: &str, what: What) {
+        self.events.push(Event {
+            at,
+            host: host.to_string(),
+            what,
+        });
+    }
+
+    /// Draws whether the next datagram is lost (splitmix64: deterministic for a seed).
+    pub fn lose(&mut self) -> bool {
+        if self.loss <= 0.0 {
+            return false;
+        }
+        self.rng = self.rng.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.rng;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^= z >> 31;
+        ((z >> 11) as f64 / (1u64 << 53) as f64) < self.loss
+    }
+
+    /// A gratuitous ARP / unsolicited NA from `host` on `segment`: every
+    /// client there that hears the host now sends `addr` to it.
+    pub fn announce(&mut self, host: &str, segment: &str, addr: IpAddr) {
+        for c in &mut self.clients {
+            if c.segment == segment && self.topology.reaches(host, &c.name) {
+                c.cache.insert(addr, host.to_string());
+            }
+        }
+    }
+
+    /// Whether a client and a node's host can exchange packets. The host's
+    /// kernel answers whatever its vigil process does (crashed, frozen).
+    fn connected(&self, client: &Client, host: &Host) -> bool {
+        let linked = host
+            .ifaces
+            .iter()
+            .any(|i| i.segment == client.segment && i.up);
+        linked && self.topology.hear_each_other(&client.name, &host.name)
+    }
+
+    /// Who answers client `c`'s probe now: the host its neighbour cache names,
+    /// if that host is reachable and holds the address; otherwise whoever
+    /// answers a fresh resolution (the first reachable holder, in host order).
+    pub fn probe(&mut self, c: usize) -> Option<String> {
+        let client = &self.clients[c];
+        let target = client.target;
+        let answers = |h: &Host| self.connected(client, h) && h.owns(target);
+        if let Some(name) = client.cache.get(&target)
+            && let Some(h) = self.hosts.iter().find(|h| &h.name == name)
+            && answers(h)
+        {
+            return Some(name.clone());
+        }
+        let found = self
+            .hosts
+            .iter()
+            .find(|h| answers(h))
+            .map(|h| h.name.clone());
+        let client = &mut self.clients[c];
+        match &found {
+            Some(name) => client.cache.insert(target, name.clone()),
+            None => client.cache.remove(&target),
+        };
+        found
+    }
+}
