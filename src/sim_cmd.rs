@@ -19,6 +19,9 @@ pub struct Args {
     /// Put every advert sent into the timeline.
     #[arg(long)]
     adverts: bool,
+    /// Write the simulated wire (adverts, gratuitous ARPs, NAs) as a pcap.
+    #[arg(long, value_name = "OUT")]
+    pcap: Option<PathBuf>,
 }
 
 /// Exit 0 when every expectation passed, 1 when one failed, 2 when the
@@ -41,6 +44,7 @@ pub fn run(args: &Args) -> ExitCode {
     let opts = Options {
         seed: args.seed,
         adverts: args.adverts,
+        pcap: args.pcap.is_some(),
     };
     let report = match vigil_sim::run(&scenario, &opts) {
         Ok(r) => r,
@@ -49,6 +53,12 @@ pub fn run(args: &Args) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let (Some(path), Some(bytes)) = (&args.pcap, &report.pcap)
+        && let Err(e) = std::fs::write(path, bytes)
+    {
+        eprintln!("vigil sim: cannot write {}: {e}", path.display());
+        return ExitCode::from(2);
+    }
     if args.json {
         for e in &report.timeline {
             match serde_json::to_string(e) {

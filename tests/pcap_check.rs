@@ -111,3 +111,26 @@ fn an_unreadable_file_does_not_stop_the_others() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stdout(&out).ends_with("6 vrrp packets, 0 invalid\n"));
 }
+
+#[test]
+fn the_simulators_wire_is_valid_vrrp() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let pcap = dir.path().join("wire.pcap");
+    let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/master-crash.toml");
+    let sim = Command::new(env!("CARGO_BIN_EXE_vigil"))
+        .arg("sim")
+        .arg(&scenario)
+        .arg("--pcap")
+        .arg(&pcap)
+        .output()
+        .expect("vigil sim runs");
+    assert_eq!(sim.status.code(), Some(0), "{}", stdout(&sim));
+    let out = vigil(&[&pcap]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert_eq!(
+        text.lines().last(),
+        Some("14 vrrp packets, 0 invalid"),
+        "{text}"
+    );
+}

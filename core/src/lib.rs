@@ -6,6 +6,7 @@
 //! daemon run exactly the same logic.
 
 pub mod config;
+pub mod frame;
 pub mod scenario;
 pub mod time;
 pub mod vrrp;

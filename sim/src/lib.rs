@@ -9,6 +9,7 @@
 //! same file and seed give the same bytes.
 
 pub mod node;
+mod pcap;
 pub mod world;
 
 use std::cell::RefCell;
@@ -30,6 +31,8 @@ pub struct Options {
     pub seed: Option<u64>,
     /// Put every advert sent into the timeline.
     pub adverts: bool,
+    /// Record the simulated wire as an Ethernet pcap.
+    pub pcap: bool,
 }
 
 /// A finished run: the timeline (events, violations and expectation
@@ -39,6 +42,9 @@ pub struct Report {
     pub timeline: Vec<Event>,
     pub passed: usize,
     pub failed: usize,
+    /// The simulated wire as a pcap file (adverts, gratuitous ARPs, NAs),
+    /// timestamps from the fixed epoch, when asked for.
+    pub pcap: Option<Vec<u8>>,
 }
 
 impl Report {
@@ -72,7 +78,7 @@ pub enum SimError {
 }
 
 /// A fixed epoch, so pcap timestamps are the same on every run.
-const EPOCH_SECS: u64 = 1_700_000_000;
+pub(crate) const EPOCH_SECS: u64 = 1_700_000_000;
 /// The simulator's tick: timers inside hosts keep this resolution.
 const TICK: Duration = Duration::from_millis(1);
 
@@ -152,6 +158,7 @@ fn hosts(scenario: &Scenario) -> Result<Vec<Host>, SimError> {
         }
         hosts.push(Host {
             name: n.name.clone(),
+            number: u8::try_from(h + 1).unwrap_or(u8::MAX),
             ifaces,
             config: n.config.clone(),
             wanted: n.started,
@@ -243,14 +250,18 @@ pub fn run(scenario: &Scenario, opts: &Options) -> Result<Report, SimError> {
         .collect();
     let seed = opts.seed.unwrap_or(scenario.sim.seed);
     let latency = scenario.sim.latency.0;
-    let world = Rc::new(RefCell::new(World::new(
+    let mut world = World::new(
         hosts,
         clients(scenario)?,
         scenario.sim.loss,
         seed,
         latency,
         opts.adverts,
-    )));
+    );
+    if opts.pcap {
+        world.wire = Some(Vec::new());
+    }
+    let world = Rc::new(RefCell::new(world));
 
     let mut sim = turmoil::Builder::new()
         .rng_seed(seed)
@@ -307,10 +318,12 @@ pub fn run(scenario: &Scenario, opts: &Options) -> Result<Report, SimError> {
     events.extend(violations);
     events.extend(verdicts);
     events.sort_by_key(|e| e.at);
+    let pcap = w.wire.take().map(pcap::write);
     Ok(Report {
         timeline: events,
         passed,
         failed,
+        pcap,
     })
 }
 

@@ -19,6 +19,7 @@ use std::time::Duration;
 use turmoil::net::UdpSocket;
 use vigil_core::Instant;
 use vigil_core::config::{self, MemoryLoader, Options};
+use vigil_core::frame;
 use vigil_core::scenario::What;
 use vigil_core::vrrp::resolve::{self, Host as HostInfo};
 use vigil_core::vrrp::track::{Debounce, TrackKind, TrackState};
@@ -31,6 +32,7 @@ pub const WIRE_GROUP: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 18);
 /// Where the config text sits for `include`s relative to it.
 pub const CONFIG_PATH: &str = "/etc/keepalived/keepalived.conf";
 
+/// An IPv6 header's length: the simulated wire carries whole packets.
 const IPV6_HEADER_LEN: usize = 40;
 
 /// The core's clock: turmoil's simulated time since the start.
@@ -315,7 +317,7 @@ impl Process {
     /// A frame from the wire: keep it if it is for one of our segments and
     /// addresses, then let the core judge the packet.
     fn receive(&mut self, world: &Rc<RefCell<World>>, frame: &[u8]) {
-        let Some((sent, segment, packet)) = unframe(frame) else {
+        let Some((sent, segment, packet)) = unenvelope(frame) else {
             return;
         };
         self.now = self.now.max(sent + world.borrow().latency);
@@ -350,14 +352,16 @@ impl Process {
     async fn flush(&mut self, world: &Rc<RefCell<World>>) -> turmoil::Result {
         let mut frames = Vec::new();
         {
+            // Adverts first, as keepalived sends them: a new Master's advert
+            // makes the old one drop the addresses before the ARPs.
             let mut w = world.borrow_mut();
-            while let Some(a) = self.router.poll_action() {
-                act(&mut w, self.i, &self.name, self.now, a);
-            }
             while let Some(t) = self.router.poll_transmit() {
                 if let Some(f) = wire_frame(&mut w, self.i, &self.name, self.now, &t) {
                     frames.push(f);
                 }
+            }
+            while let Some(a) = self.router.poll_action() {
+                act(&mut w, self.i, &self.name, self.now, a);
             }
         }
         for (bytes, dest) in frames {
@@ -444,6 +448,13 @@ fn announce(
     };
     w.log(now, name, What::Announce { addr, repeat });
     w.announce(name, &segment, addr);
+    let mac = w.hosts[i].mac(iface);
+    for _ in 0..repeat {
+        w.capture(now, || match addr {
+            IpAddr::V4(a) => frame::gratuitous_arp(mac, a),
+            IpAddr::V6(a) => frame::unsolicited_na(mac, a),
+        });
+    }
 }
 
 /// A transmit as a frame and where turmoil must carry it; `None` when the
@@ -458,18 +469,34 @@ fn wire_frame(
     let iface = w.hosts[i].iface(&t.iface).filter(|f| f.up)?;
     let segment = iface.segment.clone();
     let packet = match (t.src, t.dst) {
-        (IpAddr::V6(src), IpAddr::V6(dst)) => ipv6_packet(src, dst, t.ttl, &t.bytes),
+        // The kernel adds the IPv6 header on a real host; traffic class 0xc0 as keepalived sets it.
+        (IpAddr::V6(src), IpAddr::V6(dst)) => {
+            frame::ipv6_packet(src, dst, packet::PROTO_VRRP, t.ttl, 0xc0, &t.bytes)
+        }
         _ => t.bytes.clone(),
     };
-    let dest_ip = if t.dst.is_multicast() {
-        IpAddr::V4(WIRE_GROUP)
+    let src_mac = w.hosts[i].mac(&t.iface);
+    let (dest_ip, dst_mac) = if t.dst.is_multicast() {
+        (
+            IpAddr::V4(WIRE_GROUP),
+            frame::dst_mac(t.dst, frame::BROADCAST),
+        )
     } else {
         let owner = w
             .hosts
             .iter()
             .find(|h| h.ifaces.iter().any(|f| f.segment == segment) && h.owns(t.dst))?;
-        turmoil::lookup(owner.name.as_str())
+        let mac = owner
+            .ifaces
+            .iter()
+            .find(|f| f.segment == segment)
+            .map(|f| owner.mac(&f.name));
+        (
+            turmoil::lookup(owner.name.as_str()),
+            mac.unwrap_or(frame::BROADCAST),
+        )
     };
+    w.capture(now, || frame::ethernet_ip(dst_mac, src_mac, &packet));
     if w.record_adverts {
         let summary = vigil_core::vrrp::instance::decode(&Received {
             iface: t.iface.clone(),
@@ -483,13 +510,13 @@ fn wire_frame(
         w.log(now, name, What::Advert { summary });
     }
     Some((
-        frame(now, &segment, &packet),
+        envelope(now, &segment, &packet),
         SocketAddr::new(dest_ip, PORT),
     ))
 }
 
 /// The send time (ns), the segment name (length-prefixed), then the IP packet.
-fn frame(sent: Instant, segment: &str, packet: &[u8]) -> Vec<u8> {
+fn envelope(sent: Instant, segment: &str, packet: &[u8]) -> Vec<u8> {
     let seg = segment.as_bytes();
     let mut f = Vec::with_capacity(9 + seg.len() + packet.len());
     f.extend_from_slice(&sent.as_nanos().to_be_bytes());
@@ -499,7 +526,7 @@ fn frame(sent: Instant, segment: &str, packet: &[u8]) -> Vec<u8> {
     f
 }
 
-fn unframe(frame: &[u8]) -> Option<(Instant, &str, &[u8])> {
+fn unenvelope(frame: &[u8]) -> Option<(Instant, &str, &[u8])> {
     let (sent, rest) = frame.split_first_chunk::<8>()?;
     let (&len, rest) = rest.split_first()?;
     let seg = rest.get(..usize::from(len))?;
@@ -509,24 +536,6 @@ fn unframe(frame: &[u8]) -> Option<(Instant, &str, &[u8])> {
         std::str::from_utf8(seg).ok()?,
         &rest[usize::from(len)..],
     ))
-}
-
-/// An IPv6 header for a VRRP message: the kernel adds it on a real host.
-fn ipv6_packet(src: Ipv6Addr, dst: Ipv6Addr, hop_limit: u8, payload: &[u8]) -> Vec<u8> {
-    let mut p = Vec::with_capacity(IPV6_HEADER_LEN + payload.len());
-    // Version 6, traffic class 0xc0 (as keepalived sends), flow label 0.
-    p.extend_from_slice(&[0x6c, 0x00, 0x00, 0x00]);
-    p.extend_from_slice(
-        &u16::try_from(payload.len())
-            .unwrap_or(u16::MAX)
-            .to_be_bytes(),
-    );
-    p.push(packet::PROTO_VRRP);
-    p.push(hop_limit);
-    p.extend_from_slice(&src.octets());
-    p.extend_from_slice(&dst.octets());
-    p.extend_from_slice(payload);
-    p
 }
 
 /// Source, destination, TTL / hop limit, and what the core decodes: the

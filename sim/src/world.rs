@@ -45,6 +45,8 @@ pub enum Order {
 /// A node's host: it outlives the vigil process that runs on it.
 pub struct Host {
     pub name: String,
+    /// 1 for the first node: the last byte but one of its Ethernet addresses.
+    pub number: u8,
     pub ifaces: Vec<Iface>,
     pub config: String,
     /// The vigil process should be running (a `start`), as opposed to never
@@ -68,6 +70,16 @@ pub struct Host {
 impl Host {
     pub fn iface(&self, name: &str) -> Option<&Iface> {
         self.ifaces.iter().find(|i| i.name == name)
+    }
+
+    /// A locally administered Ethernet address: host and interface numbers.
+    pub fn mac(&self, iface: &str) -> vigil_core::frame::Mac {
+        let k = self
+            .ifaces
+            .iter()
+            .position(|i| i.name == iface)
+            .unwrap_or(0);
+        [0x02, 0x00, 0x00, 0x00, self.number, k as u8]
     }
 
     pub fn holds(&self, addr: IpAddr) -> bool {
@@ -109,6 +121,8 @@ pub struct World {
     /// The scenario's one-way latency on every link.
     pub latency: std::time::Duration,
     pub record_adverts: bool,
+    /// Ethernet frames of the simulated wire, when a pcap is wanted.
+    pub wire: Option<Vec<(Instant, Vec<u8>)>>,
 }
 
 impl World {
@@ -129,6 +143,14 @@ impl World {
             loss,
             rng: seed ^ 0x9e37_79b9_7f4a_7c15,
             record_adverts,
+            wire: None,
+        }
+    }
+
+    /// Records a frame for the pcap, building it only when one is wanted.
+    pub fn capture(&mut self, at: Instant, frame: impl FnOnce() -> Vec<u8>) {
+        if let Some(wire) = &mut self.wire {
+            wire.push((at, frame()));
         }
     }
 
