@@ -220,6 +220,12 @@ fn instance_infos(hosts: &[Host]) -> Vec<InstanceInfo> {
                 v6: inst.family == vigil_core::config::model::vrrp::Family::Inet6,
                 interval: inst.advert_int(),
                 segment,
+                vips: inst
+                    .virtual_ipaddress
+                    .iter()
+                    .chain(&inst.virtual_ipaddress_excluded)
+                    .map(|a| a.addr)
+                    .collect(),
             });
         }
     }
@@ -308,7 +314,7 @@ pub fn run(scenario: &Scenario, opts: &Options) -> Result<Report, SimError> {
     let mut w = world.borrow_mut();
     let mut events = std::mem::take(&mut w.events);
     events.sort_by_key(|e| e.at);
-    let violations = expect::single_master(scenario, &events, &infos, latency);
+    let violations = expect::invariants(scenario, &events, &infos, latency);
     let verdicts = expect::check(scenario, &events, &violations);
     let failed = verdicts
         .iter()

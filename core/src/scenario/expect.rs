@@ -7,6 +7,7 @@ use super::topology::Topology;
 use crate::Instant;
 use crate::vrrp::State;
 use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
 use std::time::Duration;
 
 /// What the checker must know of each configured VRRP instance.
@@ -19,6 +20,8 @@ pub struct InstanceInfo {
     pub interval: Duration,
     /// The segment of the instance's interface.
     pub segment: String,
+    /// Its virtual addresses (advertised and excluded).
+    pub vips: Vec<IpAddr>,
 }
 
 /// A run's timeline, queried at points in time.
@@ -78,6 +81,17 @@ impl<'a> Run<'a> {
             .flatten()
     }
 
+    /// When an instance last changed state, at or before `t`.
+    pub fn last_transition(&self, node: &str, instance: &str, t: Instant) -> Option<Instant> {
+        self.until(t)
+            .filter(|e| {
+                e.host == node
+                    && matches!(&e.what, What::State { instance: i, .. } if i == instance)
+            })
+            .map(|e| e.at)
+            .last()
+    }
+
     pub fn transitions(&self, node: &str, instance: &str, from: Instant, to: Instant) -> usize {
         self.events
             .iter()
@@ -91,7 +105,192 @@ fn at(d: Duration) -> Instant {
     Instant::ZERO + d
 }
 
-/// Judges every expectation; `single_master` comes from [`single_master`].
+/// Every invariant, as timeline lines: [`single_master`], [`vip_master`],
+/// [`takeover`] and [`cause`].
+pub fn invariants(
+    scenario: &Scenario,
+    events: &[Event],
+    instances: &[InstanceInfo],
+    latency: Duration,
+) -> Vec<Event> {
+    let mut out = single_master(scenario, events, instances, latency);
+    out.extend(vip_master(events, instances));
+    out.extend(takeover(scenario, events, instances, latency));
+    out.extend(cause(events));
+    out.sort_by_key(|e| e.at);
+    out
+}
+
+fn violation(at: Instant, host: &str, invariant: &str, detail: String) -> Event {
+    Event {
+        at,
+        host: host.to_string(),
+        what: What::Violation {
+            invariant: invariant.to_string(),
+            detail,
+        },
+    }
+}
+
+/// `vip_master`: a host holds a virtual address only while one of its
+/// instances with that address is Master. A crashed vigil leaves its address
+/// behind: that is reported once as a stale address, not as a violation.
+pub fn vip_master(events: &[Event], instances: &[InstanceInfo]) -> Vec<Event> {
+    let run = Run::new(events);
+    let mut out = Vec::new();
+    let mut reported: BTreeSet<(String, String)> = BTreeSet::new();
+    let mut moments: Vec<Instant> = events.iter().map(|e| e.at).collect();
+    moments.dedup();
+    for t in moments {
+        let held: BTreeSet<(String, String)> = run.until(t).fold(BTreeSet::new(), |mut held, e| {
+            match &e.what {
+                What::VipAdded { addr, .. } => {
+                    held.insert((e.host.clone(), addr.to_string()));
+                }
+                What::VipRemoved { addr, .. } => {
+                    held.remove(&(e.host.clone(), addr.to_string()));
+                }
+                _ => {}
+            }
+            held
+        });
+        for (host, addr) in &held {
+            let owners: Vec<&InstanceInfo> = instances
+                .iter()
+                .filter(|i| &i.node == host && i.vips.iter().any(|v| &v.to_string() == addr))
+                .collect();
+            if owners.is_empty()
+                || owners
+                    .iter()
+                    .any(|i| run.state(host, &i.instance, t) == State::Master)
+            {
+                continue;
+            }
+            if !reported.insert((host.clone(), addr.clone())) {
+                continue;
+            }
+            if crashed(&run, host, t) {
+                out.push(Event {
+                    at: t,
+                    host: host.clone(),
+                    what: What::Note {
+                        text: format!("stale address {addr}: left by a crashed vigil"),
+                    },
+                });
+            } else {
+                out.push(violation(
+                    t,
+                    host,
+                    "vip_master",
+                    format!("{addr} is held but no instance owning it is MASTER"),
+                ));
+            }
+        }
+        reported.retain(|k| held.contains(k));
+    }
+    out
+}
+
+/// Whether the host's vigil was last seen crashing.
+fn crashed(run: &Run, host: &str, t: Instant) -> bool {
+    run.until(t)
+        .filter(|e| e.host == host)
+        .filter_map(|e| match &e.what {
+            What::State { reason, .. } => Some(reason.starts_with("crashed")),
+            _ => None,
+        })
+        .last()
+        .unwrap_or(false)
+}
+
+/// `takeover`: when a Master fails (crash, stop, fault) while another
+/// instance of its router is Backup, some instance is Master again within
+/// Master_Down_Interval (bounded by 4 intervals: Skew_Time < 1 interval)
+/// plus the latency.
+pub fn takeover(
+    scenario: &Scenario,
+    events: &[Event],
+    instances: &[InstanceInfo],
+    latency: Duration,
+) -> Vec<Event> {
+    let run = Run::new(events);
+    let end = at(scenario.duration.0);
+    let mut out = Vec::new();
+    for e in events {
+        let What::State {
+            instance,
+            from: State::Master,
+            to,
+            ..
+        } = &e.what
+        else {
+            continue;
+        };
+        if !matches!(to, State::Stopped | State::Fault) {
+            continue;
+        }
+        let Some(failed) = instances
+            .iter()
+            .find(|i| i.node == e.host && &i.instance == instance)
+        else {
+            continue;
+        };
+        let peers: Vec<&InstanceInfo> = instances
+            .iter()
+            .filter(|i| {
+                i.node != e.host
+                    && i.vrid == failed.vrid
+                    && i.v6 == failed.v6
+                    && i.segment == failed.segment
+            })
+            .collect();
+        if !peers
+            .iter()
+            .any(|p| run.state(&p.node, &p.instance, e.at) == State::Backup)
+        {
+            continue;
+        }
+        let deadline = e.at + failed.interval * 4 + latency;
+        if deadline > end {
+            continue;
+        }
+        let back = run
+            .events
+            .iter()
+            .filter(|x| x.at >= e.at && x.at <= deadline)
+            .any(|x| peers.iter().any(|p| x.host == p.node && matches!(&x.what, What::State { instance, to: State::Master, .. } if *instance == p.instance)));
+        if !back {
+            out.push(violation(
+                deadline,
+                &e.host,
+                "takeover",
+                format!(
+                    "{instance} left MASTER at {} ms and no Backup took over",
+                    e.millis()
+                ),
+            ));
+        }
+    }
+    out
+}
+
+/// `cause`: every transition says why it happened.
+pub fn cause(events: &[Event]) -> Vec<Event> {
+    events
+        .iter()
+        .filter(|e| matches!(&e.what, What::State { reason, .. } if reason.trim().is_empty()))
+        .map(|e| {
+            violation(
+                e.at,
+                &e.host,
+                "cause",
+                "a transition without a cause".into(),
+            )
+        })
+        .collect()
+}
+
+/// Judges every expectation; `always` looks up the violations of its invariant.
 pub fn check(scenario: &Scenario, events: &[Event], violations: &[Event]) -> Vec<Event> {
     let run = Run::new(events);
     let end = at(scenario.duration.0);
@@ -263,6 +462,17 @@ pub fn single_master(
                 reported_until = None;
                 continue;
             };
+            // Still inside the window after the latest move of either Master
+            // or of the topology: the protocol may yet settle it.
+            let last_state = |m: &InstanceInfo| run.last_transition(&m.node, &m.instance, t);
+            let last_step = steps.iter().filter(|s| s.0 <= t).map(|s| s.0).max();
+            let latest = [last_state(a), last_state(b), last_step]
+                .into_iter()
+                .flatten()
+                .max();
+            if latest.is_some_and(|l| t.saturating_since(l) <= window) {
+                continue;
+            }
             if reported_until.is_some() {
                 continue;
             }

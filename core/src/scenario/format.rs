@@ -325,7 +325,7 @@ pub struct Expect {
 }
 
 /// The invariants `always` can name.
-pub const INVARIANTS: &[&str] = &["single_master"];
+pub const INVARIANTS: &[&str] = &["single_master", "vip_master", "takeover", "cause"];
 
 /// A scenario that cannot be run as written.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
