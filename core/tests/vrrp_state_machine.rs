@@ -659,3 +659,90 @@ fn sync_group_member_yielding_takes_the_others_to_backup() {
     assert_eq!(lan.masters("http"), vec![1]);
     assert_eq!(lan.state(0, "mysql"), Some(State::Backup));
 }
+
+#[test]
+fn keepalived_reload_keeps_a_master_master_and_it_advertises_at_once() {
+    let mut lan = pair(150, 100);
+    lan.run_until(ms(5_500));
+    let before = lan.events.len();
+    lan.reload(0, vec![instance(1, 150)]);
+    let after: Vec<_> = lan.events[before..].to_vec();
+    assert_eq!(
+        after.len(),
+        1,
+        "only an advert, no transition, no address change: {after:?}"
+    );
+    assert_eq!(lan.adverts("lb1").last().map(|a| a.0), Some(ms(5_500)));
+    lan.run_until(ms(20_000));
+    assert_eq!(lan.masters("VI_1"), vec![0]);
+    assert_eq!(
+        lan.transitions("lb1").len(),
+        2,
+        "Init -> Backup -> Master only"
+    );
+}
+
+#[test]
+fn keepalived_reload_with_a_lower_priority_lets_the_backup_preempt() {
+    let mut lan = pair(150, 100);
+    lan.run_until(ms(5_500));
+    lan.reload(0, vec![instance(1, 50)]);
+    assert_eq!(
+        lan.adverts("lb1").last().map(|a| a.1.advert.priority),
+        Some(50)
+    );
+    lan.run_until(ms(12_000));
+    // lb2 discards the lower adverts and takes over when the timer it
+    // started at lb1's last priority-150 advert (5.414062 s) runs out.
+    assert_eq!(
+        lan.entered("lb2", State::Master),
+        Some(us(5_414_062 + 3_609_375))
+    );
+    assert_eq!(lan.masters("VI_1"), vec![1]);
+}
+
+#[test]
+fn keepalived_reload_changes_only_the_addresses_that_changed() {
+    let mut lan = pair(150, 100);
+    lan.run_until(ms(5_500));
+    let mut changed = instance(1, 150);
+    changed.vips = vec![vip(v4(100)), vip(v4(101))];
+    let before = lan.events.len();
+    lan.reload(0, vec![changed]);
+    let added: Vec<_> = lan.events[before..]
+        .iter()
+        .filter_map(|e| match e {
+            lan::Event::Action {
+                action: Action::AddVip { vip, .. },
+                ..
+            } => Some(vip.addr),
+            lan::Event::Action {
+                action: Action::DelVip { .. },
+                ..
+            } => panic!("nothing removed"),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(added, vec![v4(101)]);
+}
+
+#[test]
+fn keepalived_reload_removing_a_master_instance_resigns_it() {
+    let mut lan = pair(150, 100);
+    lan.run_until(ms(5_500));
+    lan.reload(0, vec![]);
+    assert_eq!(
+        lan.adverts("lb1").last().map(|a| a.1.advert.priority),
+        Some(0)
+    );
+    assert!(
+        lan.actions("lb1")
+            .iter()
+            .any(|(t, a)| *t == ms(5_500) && matches!(a, Action::DelVip { .. }))
+    );
+    lan.run_until(ms(7_000));
+    assert_eq!(
+        lan.entered("lb2", State::Master),
+        Some(us(5_500_000 + 609_375))
+    );
+}

@@ -240,7 +240,7 @@ pub fn run(scenario: &Scenario, opts: &Options) -> Result<Report, SimError> {
                 Action::ServerDown(_) | Action::ServerUp(_) => {
                     return Err(SimError::Unsupported("server_down/server_up"));
                 }
-                Action::Reload(_) => return Err(SimError::Unsupported("reload")),
+                Action::Reload(r) => check_config(&r.node, &r.config)?,
                 _ => {}
             }
         }
@@ -455,8 +455,16 @@ fn apply(
                 );
             }
         }
+        Action::Reload(r) => {
+            if let Some(i) = index(&r.node) {
+                w.hosts[i].config = r.config.clone();
+                if w.hosts[i].running {
+                    order(&mut w, i, Order::Reload);
+                }
+            }
+        }
         // Refused before the run starts.
-        Action::ServerDown(_) | Action::ServerUp(_) | Action::Reload(_) => {}
+        Action::ServerDown(_) | Action::ServerUp(_) => {}
     }
 }
 

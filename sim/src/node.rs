@@ -60,6 +60,58 @@ struct Script {
     next: Instant,
 }
 
+/// A host's config, read and resolved, with the scripts and files its
+/// instances track.
+struct Loaded {
+    resolved: resolve::Resolved,
+    scripts: Vec<Script>,
+    /// (path, track_file name).
+    files: Vec<(String, String)>,
+}
+
+impl Loaded {
+    fn read(host: &crate::world::Host, now: Instant) -> Loaded {
+        let loader = MemoryLoader::new().with(CONFIG_PATH, &host.config);
+        let parsed = config::parse_with(CONFIG_PATH, &loader, &Options::default());
+        let resolved = resolve::resolve(&parsed.model, &Ifaces(&host.ifaces));
+        let tracked = |kind| {
+            resolved
+                .instances
+                .iter()
+                .flat_map(|c| c.tracks.iter())
+                .filter(move |t| t.kind == kind)
+                .map(|t| t.name.clone())
+                .collect::<Vec<_>>()
+        };
+        let script_names = tracked(TrackKind::Script);
+        let scripts = parsed
+            .model
+            .vrrp_scripts
+            .iter()
+            .filter(|s| script_names.contains(&s.name))
+            .map(|s| Script {
+                name: s.name.clone(),
+                interval: s.interval,
+                debounce: Debounce::new(s.rise, s.fall),
+                next: now,
+            })
+            .collect();
+        let file_names = tracked(TrackKind::File);
+        let files = parsed
+            .model
+            .track_files
+            .iter()
+            .filter(|f| file_names.contains(&f.name))
+            .filter_map(|f| Some((f.file.clone()?, f.name.clone())))
+            .collect();
+        Loaded {
+            resolved,
+            scripts,
+            files,
+        }
+    }
+}
+
 struct Process {
     i: usize,
     name: String,
@@ -99,9 +151,11 @@ impl Process {
         let host = &mut w.hosts[i];
         host.running = true;
         let name = host.name.clone();
-        let loader = MemoryLoader::new().with(CONFIG_PATH, &host.config);
-        let parsed = config::parse_with(CONFIG_PATH, &loader, &Options::default());
-        let resolved = resolve::resolve(&parsed.model, &Ifaces(&host.ifaces));
+        let Loaded {
+            resolved,
+            scripts,
+            files,
+        } = Loaded::read(host, now);
         let configured: Vec<_> = resolved
             .instances
             .iter()
@@ -117,36 +171,6 @@ impl Process {
         for a in &stale {
             host.addresses.remove(a);
         }
-        let tracked = |kind| {
-            resolved
-                .instances
-                .iter()
-                .flat_map(|c| c.tracks.iter())
-                .filter(move |t| t.kind == kind)
-                .map(|t| t.name.clone())
-                .collect::<Vec<_>>()
-        };
-        let script_names = tracked(TrackKind::Script);
-        let scripts = parsed
-            .model
-            .vrrp_scripts
-            .iter()
-            .filter(|s| script_names.contains(&s.name))
-            .map(|s| Script {
-                name: s.name.clone(),
-                interval: s.interval,
-                debounce: Debounce::new(s.rise, s.fall),
-                next: now,
-            })
-            .collect();
-        let file_names = tracked(TrackKind::File);
-        let files = parsed
-            .model
-            .track_files
-            .iter()
-            .filter(|f| file_names.contains(&f.name))
-            .filter_map(|f| Some((f.file.clone()?, f.name.clone())))
-            .collect();
         let down: Vec<String> = host
             .ifaces
             .iter()
@@ -286,6 +310,46 @@ impl Process {
                 self.file_changed(world, &path);
                 false
             }
+            Order::Reload => {
+                self.reload(world);
+                false
+            }
+        }
+    }
+
+    /// SIGHUP: the host's config was replaced. Scripts keep their verdicts
+    /// where they stay; the Router keeps the state of instances that stay.
+    fn reload(&mut self, world: &Rc<RefCell<World>>) {
+        let loaded = {
+            let w = world.borrow();
+            Loaded::read(&w.hosts[self.i], self.now)
+        };
+        let Loaded {
+            resolved,
+            mut scripts,
+            files,
+        } = loaded;
+        for s in &mut scripts {
+            if let Some(old) = self.scripts.iter().find(|o| o.name == s.name) {
+                s.debounce = old.debounce.clone();
+            }
+        }
+        self.scripts = scripts;
+        self.files = files;
+        {
+            let mut w = world.borrow_mut();
+            for note in &resolved.notes {
+                w.log(self.now, &self.name, What::Note { text: note.clone() });
+            }
+        }
+        if let Err(e) = self
+            .router
+            .reload(resolved.instances, resolved.groups, self.now)
+        {
+            let text = format!("reload refused, old config kept: {e}");
+            world
+                .borrow_mut()
+                .log(self.now, &self.name, What::Note { text });
         }
     }
 

@@ -40,6 +40,8 @@ pub enum Order {
     FileChanged {
         path: String,
     },
+    /// SIGHUP: `Host::config` holds the new text.
+    Reload,
 }
 
 /// A node's host: it outlives the vigil process that runs on it.

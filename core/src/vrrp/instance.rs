@@ -282,6 +282,58 @@ impl Instance {
         self.come_up(now, Reason::Startup);
     }
 
+    /// Takes over from the same instance before a reload: its state, what
+    /// its trackers said, its counters. A Master stays Master and advertises
+    /// at once (keepalived's `reload_master`); addresses change only where
+    /// the configuration did.
+    pub(crate) fn resume(&mut self, now: Instant, old: &Instance) {
+        self.state = old.state;
+        self.track_states = old.track_states.clone();
+        self.ip_ident = old.ip_ident;
+        self.stats = old.stats.clone();
+        self.last_transition = old.last_transition.clone();
+        self.master = old.master;
+        self.refresh_tracking(now, false);
+        match self.state {
+            State::Master if self.own_fault.is_none() && !self.group_fault => {
+                let before: Vec<&Vip> = old.cfg.vips.iter().chain(&old.cfg.excluded_vips).collect();
+                let after: Vec<&Vip> = self
+                    .cfg
+                    .vips
+                    .iter()
+                    .chain(&self.cfg.excluded_vips)
+                    .collect();
+                let name = &self.cfg.name;
+                for vip in before.iter().filter(|v| !after.contains(v)) {
+                    self.actions.push_back(Action::DelVip {
+                        instance: name.clone(),
+                        vip: (*vip).clone(),
+                    });
+                }
+                for vip in after.iter().filter(|v| !before.contains(v)) {
+                    self.actions.push_back(Action::AddVip {
+                        instance: name.clone(),
+                        vip: (*vip).clone(),
+                    });
+                }
+                self.vips_set = true;
+                self.master_adver_int_us = self.adver_int_us();
+                self.advertise(now);
+            }
+            State::Backup if self.own_fault.is_none() && !self.group_fault => {
+                self.master_adver_int_us = old.master_adver_int_us;
+                self.ms_down_timer_us = self.ms_down_us();
+                self.arm(now, self.ms_down_timer_us);
+            }
+            State::Master => {
+                // Faulted by what it tracks now: resign as on any fault.
+                self.vips_set = old.vips_set;
+                self.enter_fault(now);
+            }
+            _ => self.refresh_tracking(now, true),
+        }
+    }
+
     // ----- accessors -------------------------------------------------------
 
     pub fn name(&self) -> &str {
@@ -600,9 +652,10 @@ impl Instance {
             // §6.4.3 / keepalived: tell the Backups to take over now.
             self.send_advert(now, PRIO_STOP);
         }
+        // keepalived logs the new state, then removes the addresses.
+        self.transition(now, to, reason);
         self.release(now);
         self.stats.released_master += 1;
-        self.transition(now, to, reason);
         if to == State::Backup {
             self.preempt_time = None;
             self.ms_down_timer_us = self.ms_down_us();

@@ -46,6 +46,21 @@ impl Router {
         groups: Vec<GroupConfig>,
         now: Instant,
     ) -> Result<Self, RouterError> {
+        let mut router = Self::build(configs, groups, now)?;
+        for inst in &mut router.instances {
+            inst.start(now);
+        }
+        router.settle(now);
+        Ok(router)
+    }
+
+    /// Instances built and grouped but not started: every member's faults are
+    /// known before any member moves.
+    fn build(
+        configs: Vec<InstanceConfig>,
+        groups: Vec<GroupConfig>,
+        now: Instant,
+    ) -> Result<Self, RouterError> {
         let mut instances: Vec<Instance> = configs.into_iter().map(Instance::idle).collect();
         let mut owner: BTreeMap<usize, String> = BTreeMap::new();
         let mut sync_groups = Vec::new();
@@ -78,18 +93,43 @@ impl Router {
                 instances[m].join_group(fault);
             }
         }
-        for inst in &mut instances {
-            inst.start(now);
-        }
-        let mut router = Router {
+        Ok(Router {
             instances,
             groups: sync_groups,
             dropped: BTreeMap::new(),
             transmits: VecDeque::new(),
             actions: VecDeque::new(),
-        };
-        router.settle(now);
-        Ok(router)
+        })
+    }
+
+    /// SIGHUP with a new configuration, as keepalived reloads: an instance
+    /// that stays keeps its state (a Master stays Master and advertises at
+    /// once, its addresses changed only where the config changed them), a new
+    /// one starts, a removed one shuts down (priority 0 if it was Master).
+    pub fn reload(
+        &mut self,
+        configs: Vec<InstanceConfig>,
+        groups: Vec<GroupConfig>,
+        now: Instant,
+    ) -> Result<(), RouterError> {
+        let mut next = Self::build(configs, groups, now)?;
+        next.dropped = std::mem::take(&mut self.dropped);
+        next.transmits = std::mem::take(&mut self.transmits);
+        next.actions = std::mem::take(&mut self.actions);
+        let mut old = std::mem::take(&mut self.instances);
+        for inst in &mut next.instances {
+            match old.iter().position(|o| o.name() == inst.name()) {
+                Some(k) => inst.resume(now, &old.swap_remove(k)),
+                None => inst.start(now),
+            }
+        }
+        for gone in &mut old {
+            gone.handle_command(now, &Command::Shutdown);
+            drain(gone, &mut next.transmits, &mut next.actions);
+        }
+        *self = next;
+        self.settle(now);
+        Ok(())
     }
 
     pub fn instances(&self) -> &[Instance] {
@@ -175,17 +215,22 @@ impl Router {
             }
         }
         for inst in &mut self.instances {
-            while let Some(t) = inst.poll_transmit() {
-                self.transmits.push_back(t);
-            }
-            while let Some(a) = inst.poll_action() {
-                self.actions.push_back(a);
-            }
+            drain(inst, &mut self.transmits, &mut self.actions);
         }
         for g in &mut self.groups {
             if let Some(a) = g.update_state(&self.instances) {
                 self.actions.push_back(a);
             }
         }
+    }
+}
+
+/// Moves an instance's outputs to the router's queues, in order.
+fn drain(inst: &mut Instance, transmits: &mut VecDeque<Transmit>, actions: &mut VecDeque<Action>) {
+    while let Some(t) = inst.poll_transmit() {
+        transmits.push_back(t);
+    }
+    while let Some(a) = inst.poll_action() {
+        actions.push_back(a);
     }
 }

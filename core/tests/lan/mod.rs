@@ -119,6 +119,15 @@ impl Lan {
         self.flush(vec![i]);
     }
 
+    /// SIGHUP with new instance configurations.
+    pub fn reload(&mut self, i: usize, configs: Vec<InstanceConfig>) {
+        self.nodes[i].configs = configs.clone();
+        if let Some(r) = self.nodes[i].router.as_mut() {
+            r.reload(configs, vec![], self.now).expect("valid config");
+        }
+        self.flush(vec![i]);
+    }
+
     /// SIGKILL: no priority 0, no cleanup.
     pub fn crash(&mut self, i: usize) {
         self.nodes[i].router = None;
