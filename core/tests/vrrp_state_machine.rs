@@ -746,3 +746,48 @@ fn keepalived_reload_removing_a_master_instance_resigns_it() {
         Some(us(5_500_000 + 609_375))
     );
 }
+
+#[test]
+fn rfc5798_6_1_without_accept_mode_a_master_has_its_addresses_blocked() {
+    let mut lan = Lan::new();
+    let mut cfg = instance(1, 150);
+    cfg.accept = false;
+    lan.add("lb1", cfg);
+    lan.run_until(ms(5000));
+    lan.command(0, Command::Shutdown);
+    let blocks: Vec<_> = lan
+        .actions("lb1")
+        .into_iter()
+        .filter_map(|(t, a)| match a {
+            Action::NoAccept { addrs, block, .. } => Some((t, addrs, block)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        blocks,
+        vec![
+            (us(3_414_062), vec![v4(100)], true),
+            (ms(5000), vec![v4(100)], false)
+        ]
+    );
+}
+
+#[test]
+fn values_the_config_layer_rejects_cannot_spin_or_resign_the_core() {
+    let mut lan = Lan::new();
+    let mut cfg = instance(1, 0);
+    cfg.interval_cs = 0;
+    lan.add("lb1", cfg);
+    lan.run_until(ms(1000));
+    let adverts = lan.adverts("lb1");
+    assert!(
+        !adverts.is_empty() && adverts.len() < 200,
+        "{} adverts in 1 s",
+        adverts.len()
+    );
+    assert!(
+        adverts
+            .iter()
+            .all(|a| a.1.advert.priority == 1 && a.1.advert.interval_cs == 1)
+    );
+}

@@ -167,6 +167,7 @@ fn hosts(scenario: &Scenario) -> Result<Vec<Host>, SimError> {
             orders: Default::default(),
             wake: Rc::new(Notify::new()),
             addresses: Default::default(),
+            blocked: Default::default(),
             script_results: Default::default(),
             files: Default::default(),
             states: Default::default(),

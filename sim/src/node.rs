@@ -456,6 +456,15 @@ fn act(w: &mut World, i: usize, name: &str, now: Instant, action: Action) {
                 },
             );
         }
+        Action::NoAccept { addrs, block, .. } => {
+            for addr in addrs {
+                if block {
+                    w.hosts[i].blocked.insert(addr);
+                } else {
+                    w.hosts[i].blocked.remove(&addr);
+                }
+            }
+        }
         Action::GroupNotify { group, from, to } => {
             w.log(now, name, What::Group { group, from, to })
         }

@@ -61,6 +61,8 @@ pub struct Host {
     pub wake: Rc<Notify>,
     /// Addresses on the host's interfaces added by vigil: (address, interface).
     pub addresses: BTreeSet<(IpAddr, String)>,
+    /// Addresses whose traffic vigil drops (no accept mode while Master).
+    pub blocked: BTreeSet<IpAddr>,
     /// vrrp_script exit codes set by `script` steps (0 until then).
     pub script_results: BTreeMap<String, i32>,
     /// File contents set by touch/write (absent when removed).
@@ -203,7 +205,8 @@ impl World {
     pub fn probe(&mut self, c: usize) -> Option<String> {
         let client = &self.clients[c];
         let target = client.target;
-        let answers = |h: &Host| self.connected(client, h) && h.owns(target);
+        let answers =
+            |h: &Host| self.connected(client, h) && h.owns(target) && !h.blocked.contains(&target);
         if let Some(name) = client.cache.get(&target)
             && let Some(h) = self.hosts.iter().find(|h| &h.name == name)
             && answers(h)

@@ -101,6 +101,13 @@ pub enum Action {
         addr: Ipv6Addr,
         repeat: u32,
     },
+    /// Accept mode off: drop (`block`) or again accept traffic to these
+    /// addresses while the instance is Master.
+    NoAccept {
+        instance: String,
+        addrs: Vec<IpAddr>,
+        block: bool,
+    },
     /// An instance changed state: run its notify scripts, log, count.
     Notify {
         instance: String,

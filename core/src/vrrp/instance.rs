@@ -102,6 +102,10 @@ pub struct InstanceConfig {
     pub higher_prio_send_advert: bool,
     /// A Master does not answer a lower-priority advert.
     pub lower_prio_no_advert: bool,
+    /// Accept mode (RFC 5798 §6.1): a non-owner Master takes packets for its
+    /// virtual addresses. Without it (`no_accept`, keepalived's default in
+    /// strict mode) the driver drops them while the instance is Master.
+    pub accept: bool,
 }
 
 impl InstanceConfig {
@@ -136,6 +140,7 @@ impl InstanceConfig {
             down_timer_adverts: 3,
             higher_prio_send_advert: false,
             lower_prio_no_advert: false,
+            accept: true,
         }
     }
 
@@ -218,7 +223,15 @@ impl Instance {
 
     /// An instance in Init that has not started: the sync group needs its
     /// members built before any of them moves.
-    pub(crate) fn idle(cfg: InstanceConfig) -> Self {
+    pub(crate) fn idle(mut cfg: InstanceConfig) -> Self {
+        // Values the config layer rejects are clamped, not trusted: a zero
+        // interval would spin, a zero priority would resign with every advert.
+        cfg.priority = cfg.priority.max(1);
+        cfg.interval_cs = match cfg.version {
+            Version::V2 => cfg.interval_cs.clamp(100, 25_500) / 100 * 100,
+            Version::V3 => cfg.interval_cs.clamp(1, packet::MAX_V3_INTERVAL_CS),
+        };
+        cfg.down_timer_adverts = cfg.down_timer_adverts.max(1);
         let family_v4 = cfg.src.is_ipv4();
         let advertised = cfg
             .vips
@@ -628,6 +641,7 @@ impl Instance {
             });
         }
         self.vips_set = true;
+        self.set_blocked(true);
         self.announce(self.cfg.garp.master_repeat);
         if !self.cfg.garp.master_delay.is_zero() {
             self.garp_at = Some(now + self.cfg.garp.master_delay);
@@ -665,6 +679,7 @@ impl Instance {
 
     /// Removes the addresses and forgets pending announcements.
     fn release(&mut self, _now: Instant) {
+        self.set_blocked(false);
         if self.vips_set {
             let vips = self.cfg.vips.iter().chain(&self.cfg.excluded_vips);
             for vip in vips.cloned().collect::<Vec<_>>() {
@@ -677,6 +692,26 @@ impl Instance {
         }
         self.garp_at = None;
         self.garp_refresh_at = None;
+    }
+
+    /// Without accept mode a non-owner Master has the driver drop traffic to
+    /// its addresses (keepalived's firewall rules), and lifts it on leaving.
+    fn set_blocked(&mut self, block: bool) {
+        if self.cfg.accept || self.cfg.is_owner() || (!block && !self.vips_set) {
+            return;
+        }
+        let addrs = self
+            .cfg
+            .vips
+            .iter()
+            .chain(&self.cfg.excluded_vips)
+            .map(|v| v.addr)
+            .collect();
+        self.actions.push_back(Action::NoAccept {
+            instance: self.cfg.name.clone(),
+            addrs,
+            block,
+        });
     }
 
     /// Init or Fault → Backup (or Master at once for a `state MASTER` owner).

@@ -130,6 +130,7 @@ fn instance(
     c.down_timer_adverts = inst.down_timer_adverts;
     c.higher_prio_send_advert = inst.higher_prio_send_advert;
     c.lower_prio_no_advert = inst.lower_prio_no_advert;
+    c.accept = inst.accept;
     Ok(c)
 }
 
