@@ -48,7 +48,11 @@ fn the_scenarios_md_example_runs_unchanged_but_for_lb2() {
     let text = contract_with_lb2();
     let scenario = Scenario::parse(&text).expect("the contract example parses");
     assert_eq!(scenario.node.len(), 2);
-    assert_eq!(scenario.server.len(), 1, "the [[server]] block is accepted as written");
+    assert_eq!(
+        scenario.server.len(),
+        1,
+        "the [[server]] block is accepted as written"
+    );
     let report = vigil_sim::run(&scenario, &Options::default()).expect("the example runs");
 
     let verdicts: Vec<(usize, bool, String)> = report

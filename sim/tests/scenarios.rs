@@ -20,7 +20,14 @@ fn scenario_files() -> Vec<PathBuf> {
 fn run(path: &Path, seed: Option<u64>) -> Report {
     let text = std::fs::read_to_string(path).expect("readable scenario");
     let scenario = Scenario::parse(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    vigil_sim::run(&scenario, &Options { seed, adverts: false }).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    vigil_sim::run(
+        &scenario,
+        &Options {
+            seed,
+            adverts: false,
+        },
+    )
+    .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 #[test]
@@ -29,7 +36,11 @@ fn every_scenario_meets_its_expectations_and_matches_its_snapshot() {
     assert!(!files.is_empty());
     let mut failures = Vec::new();
     for path in &files {
-        let name = path.file_stem().and_then(|s| s.to_str()).expect("file name").to_string();
+        let name = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .expect("file name")
+            .to_string();
         let report = run(path, None);
         if report.failed > 0 {
             failures.push(format!("{name}:\n{}", report.render()));
@@ -42,12 +53,21 @@ fn every_scenario_meets_its_expectations_and_matches_its_snapshot() {
             insta::assert_snapshot!(name, report.render());
         });
     }
-    assert!(failures.is_empty(), "failed expectations:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "failed expectations:\n{}",
+        failures.join("\n")
+    );
 }
 
 #[test]
 fn the_same_file_and_seed_give_the_same_bytes() {
     for path in scenario_files() {
-        assert_eq!(run(&path, Some(3)).render(), run(&path, Some(3)).render(), "{}", path.display());
+        assert_eq!(
+            run(&path, Some(3)).render(),
+            run(&path, Some(3)).render(),
+            "{}",
+            path.display()
+        );
     }
 }
