@@ -221,6 +221,10 @@ impl Process {
             self.flush(world).await?;
             if world.borrow().hosts[self.i].frozen {
                 wake.notified().await;
+                // Thawed (or woken while still frozen): the process carries on
+                // at the present, and reads what queued up meanwhile now, not
+                // at the times those packets were sent.
+                self.now = self.now.max(sim_now());
                 continue;
             }
             let order = world.borrow_mut().hosts[self.i].orders.pop_front();
