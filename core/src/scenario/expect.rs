@@ -52,7 +52,11 @@ impl<'a> Run<'a> {
             .unwrap_or(State::Init)
     }
 
-    /// The hosts holding `addr` at `t`.
+    /// The hosts holding `addr` at `t` for VRRP. An address a crashed vigil
+    /// left on its host is stale, not held: the contract's own example
+    /// (SCENARIOS.md) expects the new Master as the only holder after a crash,
+    /// and the `probe` expectation shows whether clients still reach the
+    /// stale host.
     pub fn holders(&self, addr: &str, t: Instant) -> BTreeSet<String> {
         let mut held = BTreeSet::new();
         for e in self.until(t) {
@@ -66,6 +70,7 @@ impl<'a> Run<'a> {
                 _ => {}
             }
         }
+        held.retain(|h| !crashed(self, h, t));
         held
     }
 
