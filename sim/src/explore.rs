@@ -232,9 +232,10 @@ pub fn fault_strategy(scenario: &Scenario, max_faults: usize) -> BoxedStrategy<V
             steps
         });
     vec(episode, 1..=max_faults.div_ceil(2))
-        .prop_map(|episodes| {
+        .prop_map(move |episodes| {
             let mut steps: Vec<Step> = episodes.into_iter().flatten().collect();
             steps.sort_by_key(|s| s.at);
+            steps.truncate(max_faults);
             steps
         })
         .boxed()
@@ -409,10 +410,10 @@ const MARGIN: Duration = Duration::from_millis(20);
 /// Finds a small step list that still violates `violation`'s invariant:
 /// greedy delta debugging (remove halves, quarters, ... single steps while
 /// the violation persists), then moves steps earlier (to the step before, or
-/// to whole seconds) for a file that reads easily, and again until nothing
-/// changes. Candidates run only until shortly after the violation (a run's
-/// first part does not depend on its length), so shrinking costs a fraction
-/// of the runs it takes.
+/// to a whole second or tenth) for a file that reads easily, and again until
+/// nothing changes. Candidates run only until shortly after the violation (a
+/// run's first part does not depend on its length), so each costs a fraction
+/// of a full run.
 pub fn shrink(
     scenario: &Scenario,
     violation: &Event,
