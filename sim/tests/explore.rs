@@ -114,6 +114,8 @@ fn finds_shrinks_and_reproduces_the_planted_bug() {
     assert!(violations(&report).is_empty(), "{}", report.render());
 }
 
+/// Seeds 0..15 of this pair. Not every seed is clean: seed 15 (and 218,
+/// below) trips a false positive of the checker.
 #[test]
 fn without_the_plant_the_same_runs_are_clean() {
     let scenario = pair();
