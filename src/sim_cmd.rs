@@ -1,10 +1,12 @@
-//! `vigil sim FILE`: replays a scenario in simulated time and prints its timeline.
+//! `vigil sim FILE`: replays a scenario in simulated time and prints its
+//! timeline; `--explore N` hunts invariant violations under random faults.
 
 use clap::Args as ClapArgs;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use vigil_core::scenario::Scenario;
-use vigil_sim::Options;
+use vigil_sim::explore::{self, Explore};
+use vigil_sim::{Options, PlantedBug};
 
 #[derive(Debug, ClapArgs)]
 pub struct Args {
@@ -22,6 +24,18 @@ pub struct Args {
     /// Write the simulated wire (adverts, gratuitous ARPs, NAs) as a pcap.
     #[arg(long, value_name = "OUT")]
     pcap: Option<PathBuf>,
+    /// Run N times (seeds S, S+1, ...) with random faults added to the
+    /// file's steps; judge only the invariants, and shrink the first
+    /// violation to a scenario file that reproduces it.
+    #[arg(long, value_name = "N", conflicts_with_all = ["json", "pcap", "adverts"])]
+    explore: Option<u64>,
+    /// Where --explore writes the shrunk scenario (default: beside FILE,
+    /// named FILE's stem + `.explore-SEED.toml`).
+    #[arg(long, value_name = "PATH", requires = "explore")]
+    out: Option<PathBuf>,
+    /// Test instrument: run with a bug planted in the simulator's driver.
+    #[arg(long, value_name = "BUG", hide = true)]
+    plant: Option<PlantedBug>,
 }
 
 /// Exit 0 when every expectation passed, 1 when one failed, 2 when the
@@ -41,10 +55,14 @@ pub fn run(args: &Args) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Some(runs) = args.explore {
+        return explore(args, &scenario, runs);
+    }
     let opts = Options {
         seed: args.seed,
         adverts: args.adverts,
         pcap: args.pcap.is_some(),
+        plant: args.plant,
     };
     let report = match vigil_sim::run(&scenario, &opts) {
         Ok(r) => r,
@@ -81,4 +99,88 @@ pub fn run(args: &Args) -> ExitCode {
     } else {
         ExitCode::from(1)
     }
+}
+
+/// `--explore N`: exit 0 when every run was clean, 1 when one broke an
+/// invariant (the first one shrunk and written), 2 on errors.
+fn explore(args: &Args, scenario: &Scenario, runs: u64) -> ExitCode {
+    let opts = Explore {
+        runs,
+        seed: args.seed,
+        plant: args.plant,
+        ..Explore::default()
+    };
+    let base = args.seed.unwrap_or(scenario.sim.seed);
+    let (mut explored, mut broken) = (0u64, 0u64);
+    for outcome in explore::runs(scenario, &opts) {
+        let outcome = match outcome {
+            Ok(o) => o,
+            Err(e) => {
+                let seed = base.wrapping_add(explored);
+                eprintln!("vigil sim: {} (seed {seed}): {e}", args.file.display());
+                return ExitCode::from(2);
+            }
+        };
+        explored += 1;
+        let Some(v) = &outcome.violation else {
+            continue;
+        };
+        broken += 1;
+        println!(
+            "seed {} (run {}, {} faults): {} ms {}",
+            outcome.seed,
+            outcome.run,
+            outcome.faults,
+            v.millis(),
+            v.what
+        );
+        if broken == 1
+            && let Err(e) = shrink_and_write(args, &outcome.scenario, v, outcome.seed)
+        {
+            eprintln!("vigil sim: {e}");
+            return ExitCode::from(2);
+        }
+    }
+    println!("explored {explored} runs: {broken} with violations");
+    if broken == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+/// Shrinks a violating run, writes the small scenario and says where.
+fn shrink_and_write(
+    args: &Args,
+    scenario: &Scenario,
+    violation: &vigil_core::scenario::Event,
+    seed: u64,
+) -> Result<(), String> {
+    let shrunk = explore::shrink(scenario, violation, args.plant)
+        .map_err(|e| format!("{}: shrinking: {e}", args.file.display()))?;
+    let text = explore::to_toml(&shrunk.scenario).map_err(|e| e.to_string())?;
+    let path = args
+        .out
+        .clone()
+        .unwrap_or_else(|| default_out(&args.file, seed));
+    std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    println!(
+        "shrunk {} steps to {} in {} runs: {} ms {}",
+        scenario.step.len(),
+        shrunk.scenario.step.len(),
+        shrunk.attempts,
+        shrunk.violation.millis(),
+        shrunk.violation.what
+    );
+    println!("wrote {}", path.display());
+    Ok(())
+}
+
+/// `dir/name.toml` -> `dir/name.explore-SEED.toml`.
+fn default_out(file: &Path, seed: u64) -> PathBuf {
+    let stem = file
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "scenario".into());
+    file.with_file_name(format!("{stem}.explore-{seed}.toml"))
 }

@@ -8,13 +8,17 @@
 //! the clients. No wall clock and no randomness but the seeded one, so the
 //! same file and seed give the same bytes.
 
+pub mod explore;
 pub mod node;
 mod pcap;
 pub mod world;
 
 use std::cell::RefCell;
+use std::collections::BTreeSet;
+use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::rc::Rc;
+use std::str::FromStr;
 use std::time::{Duration, UNIX_EPOCH};
 use tokio::sync::Notify;
 use vigil_core::Instant;
@@ -33,6 +37,59 @@ pub struct Options {
     pub adverts: bool,
     /// Record the simulated wire as an Ethernet pcap.
     pub pcap: bool,
+    /// A bug planted in the driver on purpose: a test instrument that
+    /// proves `--explore` finds and shrinks violations. `None` in real runs.
+    pub plant: Option<PlantedBug>,
+}
+
+/// Bugs the driver can plant, so the tools that hunt bugs can be tested
+/// against a known one. They live in the driver, never in vigil-core.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PlantedBug {
+    /// After a `heal`, each node keeps ignoring the packets of the peers it
+    /// was cut off from, while the invariants believe the network whole:
+    /// two Masters that should hear each other, as after a lost multicast
+    /// membership.
+    IgnoreAdvertsAfterHeal,
+}
+
+impl PlantedBug {
+    pub const ALL: &[PlantedBug] = &[PlantedBug::IgnoreAdvertsAfterHeal];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            PlantedBug::IgnoreAdvertsAfterHeal => "ignore-adverts-after-heal",
+        }
+    }
+}
+
+impl fmt::Display for PlantedBug {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for PlantedBug {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .iter()
+            .copied()
+            .find(|b| b.name() == s)
+            .ok_or_else(|| {
+                let known: Vec<&str> = Self::ALL.iter().map(|b| b.name()).collect();
+                format!("unknown planted bug {s:?} (known: {})", known.join(", "))
+            })
+    }
+}
+
+/// The planted bug and what it remembers during a run.
+#[derive(Default)]
+struct Plant {
+    bug: Option<PlantedBug>,
+    /// (from, to): pairs of nodes whose packets stay dropped after a heal.
+    deaf: BTreeSet<(String, String)>,
 }
 
 /// A finished run: the timeline (events, violations and expectation
@@ -292,12 +349,24 @@ pub fn run(scenario: &Scenario, opts: &Options) -> Result<Report, SimError> {
         .collect();
     steps.sort_by_key(|s| s.0);
     let mut next_step = 0;
+    let mut plant = Plant {
+        bug: opts.plant,
+        ..Plant::default()
+    };
     let mut next_probe: Vec<Duration> = world.borrow().clients.iter().map(|c| c.every).collect();
     loop {
         let t = sim.elapsed();
         while next_step < steps.len() && steps[next_step].0 <= t {
             let (at, action) = &steps[next_step];
-            apply(&mut sim, &world, &node_names, &everyone, *at, action);
+            apply(
+                &mut sim,
+                &world,
+                &node_names,
+                &everyone,
+                *at,
+                action,
+                &mut plant,
+            );
             next_step += 1;
         }
         for (c, next) in next_probe.iter_mut().enumerate() {
@@ -346,6 +415,7 @@ fn apply(
     everyone: &[String],
     t: Duration,
     action: &Action,
+    plant: &mut Plant,
 ) {
     let mut w = world.borrow_mut();
     let index = |name: &str| nodes.iter().position(|n| n == name);
@@ -390,10 +460,16 @@ fn apply(
             w.topology.apply(action, everyone);
         }
         Action::Partition(_) | Action::PartitionOneway(_) | Action::Heal => {
+            if plant.bug == Some(PlantedBug::IgnoreAdvertsAfterHeal) && *action == Action::Heal {
+                let cut = w.topology.cut.iter();
+                let between_nodes = cut.filter(|(a, b)| nodes.contains(a) && nodes.contains(b));
+                plant.deaf.extend(between_nodes.cloned());
+            }
             w.topology.apply(action, everyone);
             for a in nodes {
                 for b in nodes.iter().filter(|b| *b != a) {
-                    if w.topology.reaches(a, b) {
+                    let deaf = plant.deaf.contains(&(a.clone(), b.clone()));
+                    if w.topology.reaches(a, b) && !deaf {
                         sim.repair_oneway(a.as_str(), b.as_str());
                     } else {
                         sim.partition_oneway(a.as_str(), b.as_str());

@@ -24,8 +24,7 @@ fn run(path: &Path, seed: Option<u64>) -> Report {
         &scenario,
         &Options {
             seed,
-            adverts: false,
-            pcap: false,
+            ..Options::default()
         },
     )
     .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
