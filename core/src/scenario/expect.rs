@@ -415,6 +415,8 @@ pub fn single_master(
     latency: Duration,
 ) -> Vec<Event> {
     let run = Run::new(events);
+    // After the end the timeline stops: nothing there can settle or clash.
+    let end = at(scenario.duration.0);
     let hosts: Vec<String> = scenario.node.iter().map(|n| n.name.clone()).collect();
     let steps: Vec<(Instant, Action)> = scenario
         .step
@@ -447,7 +449,7 @@ pub fn single_master(
             .collect();
         probes.sort();
         let mut reported_until = None;
-        for t in probes {
+        for t in probes.into_iter().filter(|&t| t <= end) {
             let mut topo = Topology::default();
             for (_, a) in steps.iter().filter(|s| s.0 <= t) {
                 topo.apply(a, &hosts);
