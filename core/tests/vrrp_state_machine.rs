@@ -5,11 +5,11 @@
 
 mod lan;
 
-use lan::{Lan, instance, ms, us, v4, vip};
+use lan::{Lan, instance, ms, track, tracked, us, v4, vip};
 use std::time::Duration;
 use vigil_core::vrrp::event::Reason;
 use vigil_core::vrrp::group::GroupConfig;
-use vigil_core::vrrp::track::{Track, TrackKind, TrackState};
+use vigil_core::vrrp::track::{TrackKind, TrackState};
 use vigil_core::vrrp::{Action, Command, State, Version};
 
 fn pair(p1: u8, p2: u8) -> Lan {
@@ -331,32 +331,16 @@ fn rfc5798_6_4_3_master_answers_priority_zero_with_an_advert() {
 fn fault_on_unweighted_tracker_sends_priority_zero_and_recovers() {
     let mut lan = Lan::new();
     let mut cfg = instance(1, 150);
-    cfg.tracks.push(Track {
-        kind: TrackKind::Script,
-        name: "chk".into(),
-        weight: 0,
-        reverse: false,
-    });
+    cfg.tracks.push(track(TrackKind::Script, "chk", 0));
     lan.add("lb1", cfg);
     lan.add("lb2", instance(2, 100));
     // Until the script reports, lb1 waits in Init.
     assert_eq!(lan.state(0, "VI_1"), Some(State::Init));
-    let up = Command::Track {
-        kind: TrackKind::Script,
-        name: "chk".into(),
-        state: TrackState::Up,
-    };
+    let up = tracked(TrackKind::Script, "chk", TrackState::Up);
     lan.command(0, up.clone());
     lan.run_until(ms(5000));
     assert_eq!(lan.masters("VI_1"), vec![0]);
-    lan.command(
-        0,
-        Command::Track {
-            kind: TrackKind::Script,
-            name: "chk".into(),
-            state: TrackState::Down,
-        },
-    );
+    lan.command(0, tracked(TrackKind::Script, "chk", TrackState::Down));
     assert_eq!(lan.state(0, "VI_1"), Some(State::Fault));
     assert_eq!(
         lan.adverts("lb1").last().map(|a| a.1.advert.priority),
@@ -379,19 +363,10 @@ fn weighted_tracker_demotes_and_priority_is_clamped() {
     // Seed 004's maintenance trick: weight -5 takes 101 below 100.
     let mut lan = Lan::new();
     let mut cfg = instance(1, 101);
-    cfg.tracks.push(Track {
-        kind: TrackKind::Script,
-        name: "down".into(),
-        weight: -5,
-        reverse: false,
-    });
+    cfg.tracks.push(track(TrackKind::Script, "down", -5));
     lan.add("lb1", cfg);
     lan.add("lb2", instance(2, 100));
-    let ok = |s| Command::Track {
-        kind: TrackKind::Script,
-        name: "down".into(),
-        state: s,
-    };
+    let ok = |s| tracked(TrackKind::Script, "down", s);
     lan.command(0, ok(TrackState::Up));
     lan.run_until(ms(5000));
     assert_eq!(lan.masters("VI_1"), vec![0]);
@@ -415,12 +390,7 @@ fn weighted_tracker_demotes_and_priority_is_clamped() {
 
     let mut solo = Lan::new();
     let mut cfg = instance(1, 250);
-    cfg.tracks.push(Track {
-        kind: TrackKind::Interface,
-        name: "eth1".into(),
-        weight: 50,
-        reverse: false,
-    });
+    cfg.tracks.push(track(TrackKind::Interface, "eth1", 50));
     solo.add("x", cfg);
     let inst = solo.nodes[0]
         .router
@@ -439,21 +409,9 @@ fn weighted_tracker_demotes_and_priority_is_clamped() {
 fn owner_priority_is_never_changed_by_trackers() {
     let mut lan = Lan::new();
     let mut cfg = instance(1, 255);
-    cfg.tracks.push(Track {
-        kind: TrackKind::Script,
-        name: "s".into(),
-        weight: -50,
-        reverse: false,
-    });
+    cfg.tracks.push(track(TrackKind::Script, "s", -50));
     lan.add("lb1", cfg);
-    lan.command(
-        0,
-        Command::Track {
-            kind: TrackKind::Script,
-            name: "s".into(),
-            state: TrackState::Down,
-        },
-    );
+    lan.command(0, tracked(TrackKind::Script, "s", TrackState::Down));
     let inst = lan.nodes[0]
         .router
         .as_ref()
@@ -467,22 +425,10 @@ fn owner_priority_is_never_changed_by_trackers() {
 fn link_down_on_tracked_interface_is_a_fault() {
     let mut lan = Lan::new();
     let mut cfg = instance(1, 150);
-    cfg.tracks.push(Track {
-        kind: TrackKind::Interface,
-        name: "eth0".into(),
-        weight: 0,
-        reverse: false,
-    });
+    cfg.tracks.push(track(TrackKind::Interface, "eth0", 0));
     lan.add("lb1", cfg);
     lan.run_until(ms(5000));
-    lan.command(
-        0,
-        Command::Track {
-            kind: TrackKind::Interface,
-            name: "eth0".into(),
-            state: TrackState::Down,
-        },
-    );
+    lan.command(0, tracked(TrackKind::Interface, "eth0", TrackState::Down));
     assert_eq!(lan.state(0, "VI_1"), Some(State::Fault));
     let last = lan.transitions("lb1").pop().expect("transition");
     assert_eq!((last.1, last.2), (State::Master, State::Fault));
@@ -582,12 +528,7 @@ fn ipv6_instances_elect_a_master() {
 fn group_node(last: u8, prio: u8) -> (Vec<vigil_core::vrrp::InstanceConfig>, Vec<GroupConfig>) {
     let mut a = instance(last, prio);
     a.name = "http".into();
-    a.tracks.push(Track {
-        kind: TrackKind::Interface,
-        name: "eth1".into(),
-        weight: 0,
-        reverse: false,
-    });
+    a.tracks.push(track(TrackKind::Interface, "eth1", 0));
     let mut b = instance(last, prio);
     b.name = "mysql".into();
     b.vrid = 52;
@@ -610,14 +551,7 @@ fn sync_group_members_go_master_together_and_fault_together() {
     assert_eq!(lan.masters("http"), vec![0]);
     assert_eq!(lan.masters("mysql"), vec![0]);
     // eth1 goes down under http only: mysql follows it into Fault.
-    lan.command(
-        0,
-        Command::Track {
-            kind: TrackKind::Interface,
-            name: "eth1".into(),
-            state: TrackState::Down,
-        },
-    );
+    lan.command(0, tracked(TrackKind::Interface, "eth1", TrackState::Down));
     assert_eq!(lan.state(0, "http"), Some(State::Fault));
     assert_eq!(lan.state(0, "mysql"), Some(State::Fault));
     lan.run_until(ms(7000));
@@ -630,14 +564,7 @@ fn sync_group_members_go_master_together_and_fault_together() {
             ..
         }
     )));
-    lan.command(
-        0,
-        Command::Track {
-            kind: TrackKind::Interface,
-            name: "eth1".into(),
-            state: TrackState::Up,
-        },
-    );
+    lan.command(0, tracked(TrackKind::Interface, "eth1", TrackState::Up));
     lan.run_until(ms(15_000));
     assert_eq!(lan.masters("http"), vec![0]);
     assert_eq!(lan.masters("mysql"), vec![0]);

@@ -11,6 +11,7 @@ use vigil_core::Instant;
 use vigil_core::vrrp::group::GroupConfig;
 use vigil_core::vrrp::instance::decode;
 use vigil_core::vrrp::packet::Decoded;
+use vigil_core::vrrp::track::{Track, TrackKind, TrackState};
 use vigil_core::vrrp::{
     Action, Command, InstanceConfig, Received, Router, State, Transmit, Version, Vip,
 };
@@ -68,6 +69,25 @@ pub fn vip(addr: IpAddr) -> Vip {
         label: None,
         broadcast: None,
         scope: None,
+    }
+}
+
+/// What an instance tracks, unweighted direction.
+pub fn track(kind: TrackKind, name: &str, weight: i32) -> Track {
+    Track {
+        kind,
+        name: name.into(),
+        weight,
+        reverse: false,
+    }
+}
+
+/// News of a tracked object.
+pub fn tracked(kind: TrackKind, name: &str, state: TrackState) -> Command {
+    Command::Track {
+        kind,
+        name: name.into(),
+        state,
     }
 }
 
