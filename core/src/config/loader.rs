@@ -2,26 +2,25 @@
 //! caller passes a [`Loader`]. The CLI and the daemon use one over `std::fs`,
 //! the simulator one over the scenario's files ([`MemoryLoader`]).
 //!
-//! A `std::fs` loader, for the crates that may do IO, looks like this:
+//! A loader returns a file's text and expands `include` patterns; the
+//! lexer has already joined a relative pattern to the including file's
+//! directory, so a loader never needs to know which file is being read. The
+//! `std::fs` one (`src/fs_loader.rs` in the `vigil` crate) expands each
+//! [`glob::expand_braces`] alternative by walking directories with
+//! [`glob::component_matches`]; [`MemoryLoader`] matches its keys with
+//! [`glob::matches`]:
 //!
-//! ```ignore
-//! struct FsLoader;
-//! impl vigil_core::config::Loader for FsLoader {
-//!     fn read(&self, path: &str) -> Result<String, LoadError> {
-//!         match std::fs::read(path) {
-//!             Ok(bytes) => Ok(String::from_utf8_lossy(&bytes).into_owned()),
-//!             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(LoadError::NotFound),
-//!             Err(e) => Err(LoadError::Other(e.to_string())),
-//!         }
-//!     }
-//!     fn glob(&self, pattern: &str) -> Result<Vec<String>, LoadError> {
-//!         // For each alternative of glob::expand_braces(pattern): if it has no
-//!         // magic, return it when it exists; otherwise walk the directories
-//!         // component by component with std::fs::read_dir, keep names for
-//!         // which glob::component_matches holds, and sort each level.
-//!         # unimplemented!()
-//!     }
-//! }
+//! ```
+//! use vigil_core::config::{MemoryLoader, parse};
+//!
+//! let loader = MemoryLoader::new()
+//!     .with("/etc/keepalived/keepalived.conf", "include conf.d/*.conf\n")
+//!     .with("/etc/keepalived/conf.d/b.conf", "vrrp_script b {\n script /bin/true\n}\n")
+//!     .with("/etc/keepalived/conf.d/a.conf", "vrrp_script a {\n script /bin/true\n}\n");
+//! let parsed = parse("/etc/keepalived/keepalived.conf", &loader, None);
+//! let names: Vec<&str> = parsed.model.vrrp_scripts.iter().map(|s| s.name.as_str()).collect();
+//! assert_eq!(names, ["a", "b"]); // sorted, as glob(3) returns them
+//! assert_eq!(parsed.files[1], "/etc/keepalived/conf.d/a.conf");
 //! ```
 
 use std::collections::BTreeMap;
