@@ -1,5 +1,7 @@
 //! The `vigil` command line: wires the core and the drivers into subcommands.
 
+mod check;
+mod fs_loader;
 mod pcap_check;
 
 use clap::{Parser, Subcommand};
@@ -14,6 +16,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Check a keepalived.conf, like `keepalived -t`.
+    Check(check::Args),
     /// Work with packet captures.
     Pcap {
         #[command(subcommand)]
@@ -30,6 +34,7 @@ enum PcapCommand {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Check(args) => check::run(&args),
         Command::Pcap {
             command: PcapCommand::Check(args),
         } => pcap_check::run(&args),
