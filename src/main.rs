@@ -3,6 +3,7 @@
 mod check;
 mod fs_loader;
 mod pcap_check;
+mod pcap_expect;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
