@@ -4,8 +4,8 @@
 //! directory before it asks the loader, so this only has to expand the
 //! pattern the way glibc's `glob(GLOB_MARK | GLOB_BRACE)` does for
 //! keepalived: brace alternatives left to right, each sorted, directories
-//! left out (keepalived skips the names `GLOB_MARK` ends with `/`), and
-//! unreadable directories treated as matching nothing.
+//! marked with a trailing `/` (the lexer reports and skips them, as
+//! keepalived does), and unreadable directories treated as matching nothing.
 
 use std::fs;
 use std::io::ErrorKind;
@@ -38,11 +38,22 @@ impl Loader for FsLoader {
                 let literal = unescape(&alt);
                 vec![literal]
             };
-            found.retain(|p| Path::new(p).metadata().is_ok_and(|m| !m.is_dir()));
+            found.retain_mut(|p| match Path::new(p).metadata() {
+                Ok(m) if m.is_dir() => {
+                    p.push('/');
+                    true
+                }
+                Ok(_) => true,
+                Err(_) => false,
+            });
             found.sort();
             out.extend(found);
         }
         Ok(out)
+    }
+
+    fn is_dir(&self, path: &str) -> bool {
+        Path::new(if path.is_empty() { "." } else { path }).is_dir()
     }
 }
 
@@ -135,7 +146,7 @@ mod tests {
     }
 
     #[test]
-    fn globs_sort_expand_braces_and_skip_directories() {
+    fn globs_sort_expand_braces_and_mark_directories() {
         let dir = tree();
         let base = s(dir.path());
         let got = FsLoader.glob(&format!("{base}/conf.d/*.conf")).unwrap();
@@ -143,7 +154,8 @@ mod tests {
             got,
             vec![
                 format!("{base}/conf.d/a.conf"),
-                format!("{base}/conf.d/b.conf")
+                format!("{base}/conf.d/b.conf"),
+                format!("{base}/conf.d/sub.conf/")
             ]
         );
         let got = FsLoader
@@ -159,7 +171,12 @@ mod tests {
         let got = FsLoader.glob(&format!("{base}/*/y/?.conf")).unwrap();
         assert_eq!(got, vec![format!("{base}/x/y/z.conf")]);
         assert!(FsLoader.glob(&format!("{base}/nope/*")).unwrap().is_empty());
-        assert!(FsLoader.glob(&format!("{base}/conf.d")).unwrap().is_empty());
+        assert_eq!(
+            FsLoader.glob(&format!("{base}/conf.d")).unwrap(),
+            vec![format!("{base}/conf.d/")]
+        );
+        assert!(FsLoader.is_dir(&format!("{base}/x/y")) && FsLoader.is_dir(""));
+        assert!(!FsLoader.is_dir(&format!("{base}/x/y/z.conf")));
     }
 
     #[test]
@@ -204,5 +221,14 @@ mod tests {
             .collect();
         assert_eq!(names, vec!["a", "b"]);
         assert_eq!(p.files.len(), 3);
+        // The directory that matched is reported and skipped, as keepalived does.
+        let msgs: Vec<&str> = p.diagnostics.iter().map(|d| d.message.as_str()).collect();
+        assert_eq!(
+            msgs[..1],
+            [format!(
+                "Configuration file '{}/conf.d/sub.conf/' is a directory - skipping",
+                s(d)
+            )]
+        );
     }
 }

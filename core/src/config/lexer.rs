@@ -9,6 +9,7 @@ use std::collections::VecDeque;
 use super::defs::{Definitions, Subst};
 use super::diag::{DiagKind, Diagnostic, Severity};
 use super::glob;
+use super::include::{self, Checks};
 use super::loader::{LoadError, Loader, dir_of, join};
 use super::text::{AText, Pos, Word, decomment, make, split_braces, tokenize};
 
@@ -519,18 +520,21 @@ impl<'a> Lexer<'a> {
     }
 
     /// `include PATTERN`, or `includer`/`includem`/`includew`/`includeb`/
-    /// `includea` which make a pattern matching nothing an error. The
+    /// `includea`, which make some problems errors (see [`include`]). The
     /// pattern is the rest of the line, relative to the including file.
     fn try_include(&mut self, buf: &AText) -> bool {
         let c = &buf.chars;
         if !buf.starts_with("include") || c.len() < 8 {
             return false;
         }
-        let (strict, pat_start) = if c[7] == ' ' || c[7] == '\t' || c[7].is_whitespace() {
-            (false, 8)
-        } else if "rmwba".contains(c[7]) && c.len() > 8 && c[8].is_whitespace() {
-            (true, 9)
+        let (letter, pat_start) = if c[7].is_whitespace() {
+            (None, 8)
+        } else if c.len() > 8 && c[8].is_whitespace() {
+            (Some(c[7]), 9)
         } else {
+            return false;
+        };
+        let Some(checks) = Checks::from_letter(letter) else {
             return false;
         };
         let mut p = pat_start;
@@ -552,60 +556,50 @@ impl<'a> Lexer<'a> {
             );
             return true;
         }
-        let paths = match self.loader.glob(&full) {
-            Ok(p) => p,
+        let found = match include::expand(self.loader, &full) {
+            Ok(e) => e,
             Err(e) => {
-                self.diag(
-                    Severity::Error,
-                    DiagKind::Include,
-                    pos,
-                    pattern,
-                    format!("Error reading config file(s): {full}: {e}, skipping."),
-                    None,
-                );
+                let sev = severity(checks.read);
+                let msg = format!("Error reading config file(s): {full}: {e}, skipping.");
+                self.diag(sev, DiagKind::Include, pos, pattern, msg, None);
                 return true;
             }
         };
-        if paths.is_empty() {
-            let wildcard = glob::has_magic(&pattern);
-            if strict {
-                self.diag(
-                    Severity::Error,
-                    DiagKind::Include,
-                    pos,
-                    pattern,
-                    format!("No config files matched '{full}'."),
-                    None,
-                );
-            } else if !wildcard {
-                let hint = if pattern.contains([' ', '\t']) {
-                    format!(
-                        "the pattern is the whole rest of the line, here '{pattern}': put the include on a line of its own"
-                    )
-                } else {
-                    "the include is skipped; use `includer` to make a missing file an error".into()
-                };
-                self.diag(
-                    Severity::Warning,
-                    DiagKind::Include,
-                    pos,
-                    pattern,
-                    format!("Config files missing '{full}'."),
-                    Some(hint),
-                );
-            }
+        if found.files.is_empty() && found.dirs.is_empty() {
+            self.nothing_included(&found, checks, pos, &pattern, &full);
             return true;
         }
+        if found.missing {
+            let msg = format!("Some config files missing: \"{full}\".");
+            self.diag(
+                severity(checks.brace),
+                DiagKind::Include,
+                pos,
+                pattern.clone(),
+                msg,
+                None,
+            );
+            if checks.brace {
+                return true;
+            }
+        }
+        for d in &found.dirs {
+            let msg = format!("Configuration file '{d}' is a directory - skipping");
+            self.diag(
+                severity(checks.read),
+                DiagKind::Include,
+                pos,
+                d.clone(),
+                msg,
+                None,
+            );
+        }
         let mut texts = Vec::new();
-        for path in &paths {
+        for path in &found.files {
             match self.loader.read(path) {
                 Ok(t) => texts.push((path.clone(), t)),
                 Err(e) => self.diag(
-                    if strict {
-                        Severity::Error
-                    } else {
-                        Severity::Warning
-                    },
+                    severity(checks.read),
                     DiagKind::Include,
                     pos,
                     path.clone(),
@@ -621,6 +615,61 @@ impl<'a> Lexer<'a> {
             self.push_file(id, &path, text);
         }
         true
+    }
+
+    /// Reports an include that matched nothing, as keepalived does: a
+    /// missing file or directory is always said, a wildcard matching nothing
+    /// only with `includew`/`includea`.
+    fn nothing_included(
+        &mut self,
+        found: &include::Expansion,
+        checks: Checks,
+        pos: Pos,
+        pattern: &str,
+        full: &str,
+    ) {
+        if found.missing {
+            let error = if found.brace {
+                checks.brace
+            } else {
+                checks.missing
+            };
+            let hint = if pattern.contains([' ', '\t']) {
+                format!(
+                    "the pattern is the whole rest of the line, here '{pattern}': put the include on a line of its own"
+                )
+            } else if error {
+                "fix the path, or create the file".into()
+            } else {
+                "the include is skipped; use `includem` to make a missing file an error".into()
+            };
+            self.diag(
+                severity(error),
+                DiagKind::Include,
+                pos,
+                pattern,
+                format!("Config files missing '{full}'."),
+                Some(hint),
+            );
+        } else if checks.wildcard {
+            self.diag(
+                Severity::Error,
+                DiagKind::Include,
+                pos,
+                pattern,
+                format!("No config files matched '{full}'."),
+                None,
+            );
+        }
+    }
+}
+
+/// Error when the include's checks ask for it, else a warning.
+fn severity(error: bool) -> Severity {
+    if error {
+        Severity::Error
+    } else {
+        Severity::Warning
     }
 }
 
@@ -706,19 +755,58 @@ mod tests {
 
     #[test]
     fn missing_includes() {
-        let l = MemoryLoader::new().with(
-            "/k.conf",
-            "include /nope.conf\ninclude /d/*.conf\nincluder /nope2.conf\n",
-        );
+        // As keepalived 2.2.7 -t reports them: a missing file or directory
+        // is said (an error with includem/w/a), an empty match only with w/a.
+        let l = MemoryLoader::new()
+            .with(
+                "/k.conf",
+                "include /nope.conf\ninclude /d/*.conf\nincluder /nope2.conf\n\
+                 include /e/*.txt\nincludew /e/*.txt\nincludem /nope3.conf\n\
+                 includeb /e/{x,y}.conf\nincludex /nope4.conf\n",
+            )
+            .with("/e/x.conf", "x\n");
         let (out, d) = lines(&l, "/k.conf", None);
-        assert!(out.is_empty());
-        assert_eq!(d.len(), 2);
-        assert_eq!(d[0].severity, Severity::Warning);
-        assert_eq!(d[0].message, "Config files missing '/nope.conf'.");
-        assert_eq!((d[0].line, d[0].col), (1, 9));
-        assert_eq!(d[1].severity, Severity::Error);
-        assert_eq!(d[1].message, "No config files matched '/nope2.conf'.");
-        assert_eq!((d[1].line, d[1].col), (3, 10));
+        assert_eq!(out, vec!["includex@/k.conf:8:1 /nope4.conf@/k.conf:8:10"]);
+        let got: Vec<_> = d
+            .iter()
+            .map(|d| (d.line, d.col, d.severity, d.message.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (
+                    1,
+                    9,
+                    Severity::Warning,
+                    "Config files missing '/nope.conf'."
+                ),
+                (2, 9, Severity::Warning, "Config files missing '/d/*.conf'."),
+                (
+                    3,
+                    10,
+                    Severity::Warning,
+                    "Config files missing '/nope2.conf'."
+                ),
+                (
+                    5,
+                    10,
+                    Severity::Error,
+                    "No config files matched '/e/*.txt'."
+                ),
+                (
+                    6,
+                    10,
+                    Severity::Error,
+                    "Config files missing '/nope3.conf'."
+                ),
+                (
+                    7,
+                    10,
+                    Severity::Error,
+                    "Some config files missing: \"/e/{x,y}.conf\"."
+                ),
+            ]
+        );
     }
 
     #[test]

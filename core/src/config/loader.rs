@@ -45,8 +45,18 @@ pub trait Loader {
     /// in the order `glob(3)` gives them: brace alternatives left to right,
     /// each sorted. A pattern without wildcards yields itself if it exists.
     /// Relative include patterns have already been joined to the including
-    /// file's directory when this is called.
+    /// file's directory when this is called. Directories that match are
+    /// returned with a trailing `/`, as `GLOB_MARK` marks them (keepalived
+    /// reports and skips them).
     fn glob(&self, pattern: &str) -> Result<Vec<String>, LoadError>;
+
+    /// Whether `path` is a directory (`""` is the current one). Tells "the
+    /// directory of an include is missing", which keepalived reports, from
+    /// "nothing in it matched", which it does not. The default says yes.
+    fn is_dir(&self, path: &str) -> bool {
+        let _ = path;
+        true
+    }
 }
 
 /// Files held in memory, keyed by normalised path; for the simulator and tests.
@@ -101,6 +111,18 @@ impl Loader for MemoryLoader {
             );
         }
         Ok(out)
+    }
+
+    fn is_dir(&self, path: &str) -> bool {
+        let p = normalize_path(path);
+        if p == "/" || p == "." {
+            return true;
+        }
+        let prefix = format!("{p}/");
+        self.files
+            .range(prefix.clone()..)
+            .next()
+            .is_some_and(|(k, _)| k.starts_with(&prefix))
     }
 }
 
@@ -191,6 +213,8 @@ mod tests {
             l.glob("/etc/k/./d/../a.conf").unwrap(),
             vec!["/etc/k/a.conf"]
         );
+        assert!(l.is_dir("/etc/k/d") && l.is_dir("/etc") && l.is_dir(""));
+        assert!(!l.is_dir("/etc/k/a.conf") && !l.is_dir("/etc/k/e"));
     }
 
     #[test]

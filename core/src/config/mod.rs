@@ -44,6 +44,7 @@ mod build;
 pub mod defs;
 pub mod diag;
 pub mod glob;
+mod include;
 pub mod keywords;
 pub mod lexer;
 pub mod loader;
