@@ -485,8 +485,12 @@ pub(crate) fn address_hint(text: &str) -> String {
         "a $NAME reference is only substituted when followed by a blank, ',' or ')' - write ${NAME}/24, or define NAME first".into()
     } else if text.starts_with('<') || text.contains('|') {
         "this looks like a template placeholder: put a real address here".into()
-    } else if text.contains('/') {
-        "expected an address; a /prefix is not allowed here".into()
+    } else if let Some((addr, _)) = text.split_once('/') {
+        if value::parse_ip(addr).is_some() {
+            "expected an address; a /prefix is not allowed here".into()
+        } else {
+            format!("'{addr}' is not an IPv4 (a.b.c.d) or IPv6 address")
+        }
     } else {
         "expected an IPv4 (a.b.c.d) or IPv6 address".into()
     }
