@@ -99,7 +99,7 @@ impl Instances {
         let family = Family::of(&d.src);
         let unicast = !d.dst.is_multicast();
         let score = |i: &Instance| {
-            let mode = (!i.peers.is_empty()) == unicast;
+            let mode = i.peers.is_empty() != unicast;
             let peer = i.peers.iter().any(|p| p.addr == d.src);
             u8::from(mode) * 2 + u8::from(peer)
         };
