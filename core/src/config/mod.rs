@@ -50,6 +50,7 @@ pub mod lexer;
 pub mod loader;
 pub mod model;
 pub mod parser;
+pub mod print;
 pub mod suggest;
 pub mod text;
 pub mod value;
