@@ -25,6 +25,9 @@ pub(crate) struct Cx<'a> {
     pub files: &'a [String],
     pub diags: Vec<Diagnostic>,
     pub opts: &'a Options,
+    /// The preference keepalived gives the next rule written without one,
+    /// per family (IPv4, IPv6); it counts down from 16384.
+    pub next_rule_priority: [u32; 2],
 }
 
 impl<'a> Cx<'a> {
@@ -33,6 +36,7 @@ impl<'a> Cx<'a> {
             files,
             diags: Vec::new(),
             opts,
+            next_rule_priority: [16384; 2],
         }
     }
 
