@@ -11,6 +11,7 @@ use super::diag::{DiagKind, Diagnostic, Severity};
 use super::glob;
 use super::include::{self, Checks};
 use super::loader::{LoadError, Loader, dir_of, join};
+use super::lst;
 use super::text::{AText, Pos, Word, decomment, make, split_braces, tokenize};
 
 /// How deep includes may nest before vigil assumes a loop.
@@ -25,14 +26,26 @@ pub struct Line {
     pub text: String,
 }
 
-/// A running `~SEQ(var, start, step, end) text`.
+/// A running `~SEQ(var, start, step, end) text` or `~LST(vars, sets) text`.
 struct Seq {
-    var: String,
-    next: i64,
-    step: i64,
-    last: i64,
-    hex: bool,
+    values: SeqValues,
     text: AText,
+}
+
+/// What a generated line's variables take next.
+enum SeqValues {
+    Numbers {
+        var: String,
+        next: i64,
+        step: i64,
+        last: i64,
+        hex: bool,
+    },
+    Lists {
+        vars: Vec<String>,
+        sets: Vec<Vec<String>>,
+        next: usize,
+    },
 }
 
 struct Frame {
@@ -302,16 +315,24 @@ impl<'a> Lexer<'a> {
                 return;
             }
             if buf.starts_with("~LST") {
-                let text = buf.text();
-                let pos = buf.pos(0);
-                self.diag(
-                    Severity::Error,
-                    DiagKind::Unsupported,
-                    pos,
-                    text,
-                    "~LST generated lines are not supported by vigil yet - line ignored",
-                    Some("write the generated lines out, or generate them with a script".into()),
-                );
+                if let Err(e) = self.add_lst(buf) {
+                    let text = buf.text();
+                    let pos = buf.pos(0);
+                    let msg = match e {
+                        lst::LstError::TooManyValues => {
+                            format!("~LST specification has too many values '{text}'")
+                        }
+                        lst::LstError::Invalid => format!("Invalid ~LST specification '{text}'"),
+                    };
+                    self.diag(
+                        Severity::Error,
+                        DiagKind::Definition,
+                        pos,
+                        text,
+                        msg,
+                        Some("~LST(VAR, V1, V2, ...) or ~LST({VAR1, VAR2}, {V1, V2}, ...), then the text to repeat".into()),
+                    );
+                }
                 buf.chars.clear();
                 return;
             }
@@ -385,25 +406,60 @@ impl<'a> Lexer<'a> {
         }
     }
 
-    /// The next line of the innermost `~SEQ`, with its variable set.
+    /// The next line of the innermost `~SEQ` or `~LST`, with its variables set.
     fn seq_next(&mut self) -> AText {
         let Some(seq) = self.seqs.last_mut() else {
             return AText::default();
         };
-        let value = if seq.hex {
-            format!("{:x}", seq.next)
-        } else {
-            seq.next.to_string()
-        };
         let text = seq.text.clone();
-        let var = seq.var.clone();
-        seq.next = seq.next.saturating_add(seq.step);
-        let done = (seq.step > 0 && seq.next > seq.last) || (seq.step < 0 && seq.next < seq.last);
+        let (assign, done) = match &mut seq.values {
+            SeqValues::Numbers {
+                var,
+                next,
+                step,
+                last,
+                hex,
+            } => {
+                let value = if *hex {
+                    format!("{next:x}")
+                } else {
+                    next.to_string()
+                };
+                *next = next.saturating_add(*step);
+                let done = (*step > 0 && *next > *last) || (*step < 0 && *next < *last);
+                (vec![(var.clone(), value)], done)
+            }
+            SeqValues::Lists { vars, sets, next } => {
+                let set = sets.get(*next).cloned().unwrap_or_default();
+                *next += 1;
+                let assign = vars.iter().cloned().zip(set).collect();
+                (assign, *next >= sets.len())
+            }
+        };
         if done {
             self.seqs.pop();
         }
-        self.defs.set(&var, value, false);
+        for (var, value) in assign {
+            self.defs.set(&var, value, false);
+        }
         text
+    }
+
+    /// keepalived's `add_lst`: see [`lst`].
+    fn add_lst(&mut self, buf: &AText) -> Result<(), lst::LstError> {
+        let l = lst::parse(&buf.chars)?;
+        if self.seqs.len() >= 16 {
+            return Err(lst::LstError::Invalid);
+        }
+        self.seqs.push(Seq {
+            values: SeqValues::Lists {
+                vars: l.vars,
+                sets: l.sets,
+                next: 0,
+            },
+            text: buf.slice(l.text_at, buf.len()),
+        });
+        Ok(())
     }
 
     /// keepalived's `add_seq`: `~SEQ(var, [start,] [step,] end) text`, or
@@ -483,11 +539,13 @@ impl<'a> Lexer<'a> {
         let mut t = close + 1;
         skip_blank(&mut t);
         self.seqs.push(Seq {
-            var,
-            next: start,
-            step,
-            last: end,
-            hex,
+            values: SeqValues::Numbers {
+                var,
+                next: start,
+                step,
+                last: end,
+                hex,
+            },
             text: buf.slice(t, buf.len()),
         });
         true

@@ -38,7 +38,6 @@
 //!   against [`Options::interfaces`] (keepalived also drops a VIP whose `dev`
 //!   does not exist; vigil keeps it), and script paths are never checked
 //!   (keepalived disables tracking scripts it cannot find).
-//! - `~LST` generated lines are not supported yet (an error); `~SEQ` is.
 
 mod build;
 pub mod defs;
@@ -48,6 +47,7 @@ mod include;
 pub mod keywords;
 pub mod lexer;
 pub mod loader;
+mod lst;
 pub mod model;
 pub mod parser;
 pub mod print;

@@ -78,6 +78,20 @@ pub(crate) fn address_lines<'n>(
 fn prefix_of(cx: &mut Cx, w: &Word, addr: &IpAddr, len_text: Option<&str>) -> u8 {
     let max: u8 = if addr.is_ipv4() { 32 } else { 128 };
     let Some(t) = len_text else { return max };
+    if t.is_empty() {
+        // keepalived's strtoul reads "" as 0 without complaint.
+        cx.warn(
+            DiagKind::Adjusted,
+            w.pos,
+            w.text.clone(),
+            format!(
+                "Empty prefix length for address {} - keepalived uses /0",
+                w.text
+            ),
+        )
+        .hint = Some(format!("write the length, e.g. {}{max}", w.text));
+        return 0;
+    }
     match value::read_unsigned(t, 0, u64::from(max)) {
         Ok(v) => v as u8,
         Err(e) => {
