@@ -127,7 +127,10 @@ pub(crate) fn parse(line: &[char]) -> Result<Lst, LstError> {
 mod tests {
     use super::*;
 
-    fn lst(s: &str) -> Result<(Vec<String>, Vec<Vec<String>>, String), LstError> {
+    /// Variables, value sets and the repeated text.
+    type Parts = (Vec<String>, Vec<Vec<String>>, String);
+
+    fn lst(s: &str) -> Result<Parts, LstError> {
         let c: Vec<char> = s.chars().collect();
         parse(&c).map(|l| (l.vars, l.sets, c[l.text_at..].iter().collect()))
     }
