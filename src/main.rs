@@ -1,6 +1,9 @@
 //! The `vigil` command line: wires the core and the drivers into subcommands.
 
+mod check;
+mod fs_loader;
 mod pcap_check;
+mod pcap_expect;
 mod sim_cmd;
 
 use clap::{Parser, Subcommand};
@@ -17,6 +20,8 @@ struct Cli {
 enum Command {
     /// Replay a scenario in simulated time and print its timeline.
     Sim(sim_cmd::Args),
+    /// Check a keepalived.conf, like `keepalived -t`.
+    Check(check::Args),
     /// Work with packet captures.
     Pcap {
         #[command(subcommand)]
@@ -34,6 +39,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Sim(args) => sim_cmd::run(&args),
+        Command::Check(args) => check::run(&args),
         Command::Pcap {
             command: PcapCommand::Check(args),
         } => pcap_check::run(&args),

@@ -3,8 +3,9 @@
 //! One line per VRRP packet, then `N vrrp packets, M invalid`. Exit status 0
 //! when every packet is valid, 1 when any is not, 2 when a file cannot be read
 //! (the other files are still checked). Without a config only the checks that
-//! need none are made; with one, each advert is also checked against the
-//! instance a [`Lookup`] finds for it.
+//! need none are made; with one (`-f keepalived.conf`), each advert is also
+//! checked against the instance a [`Lookup`] finds for it, and an advert
+//! whose VRID no instance of its family has is invalid.
 
 use pcap_file::DataLink;
 use pcap_file::pcap::PcapReader;
@@ -15,15 +16,27 @@ use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
+use vigil_core::config;
 use vigil_core::vrrp::validate::{self, Expected, Invalid};
 use vigil_core::vrrp::{Decoded, PacketError};
 use vigil_core::wire::{self, IpPacket, Link};
+
+use crate::fs_loader::FsLoader;
+use crate::pcap_expect::Instances;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// keepalived.conf whose instances the adverts are checked against.
     #[arg(short = 'f', long = "config", value_name = "keepalived.conf")]
     pub config: Option<PathBuf>,
+    /// Like `keepalived -i ID`: keep the config's `@ID` lines, drop `@^ID` ones.
+    #[arg(
+        short = 'i',
+        long = "config-id",
+        value_name = "ID",
+        requires = "config"
+    )]
+    pub config_id: Option<String>,
     /// Capture files (pcap or pcapng; Ethernet, Linux cooked or raw IP).
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
@@ -33,24 +46,52 @@ pub struct Args {
 /// not configured, which makes the advert invalid.
 pub type Lookup<'c> = dyn Fn(&Decoded) -> Option<Expected<'c>> + 'c;
 
-/// Runs the command. `-f` is accepted but refused until the config parser
-/// lands; wiring it means building a [`Lookup`] from the parsed instances and
-/// passing it to [`check_files`].
+/// Runs the command. With `-f`, the config is parsed first: if it cannot be
+/// read or has errors, nothing is checked (exit 2), since every verdict
+/// would be against the wrong instances.
 pub fn run(args: &Args) -> ExitCode {
-    if let Some(path) = &args.config {
-        eprintln!(
-            "vigil: {}: config parsing not yet available",
-            path.display()
-        );
-        return ExitCode::from(2);
-    }
+    let instances = match &args.config {
+        Some(path) => match load_instances(path, args.config_id.as_deref()) {
+            Some(i) => Some(i),
+            None => return ExitCode::from(2),
+        },
+        None => None,
+    };
+    let lookup = instances.as_ref().map(|i| move |d: &Decoded| i.lookup(d));
     let summary = check_files(
         &args.files,
-        None,
+        lookup.as_ref().map(|l| l as &Lookup),
         &mut io::stdout().lock(),
         &mut io::stderr(),
     );
     ExitCode::from(summary.exit_status())
+}
+
+/// Parses the config through the filesystem loader; on failure prints why
+/// to stderr and returns `None`.
+fn load_instances(path: &Path, config_id: Option<&str>) -> Option<Instances> {
+    let parsed = config::parse(&path.to_string_lossy(), &FsLoader, config_id);
+    if parsed.unreadable() {
+        if let Some(d) = parsed.diagnostics.first() {
+            eprintln!("vigil: {}", d.message);
+        }
+        return None;
+    }
+    if parsed.has_errors() {
+        let mut err = io::stderr().lock();
+        for d in parsed.errors() {
+            let _ = writeln!(err, "{d}");
+        }
+        let n = parsed.errors().count();
+        let _ = writeln!(
+            err,
+            "vigil: {}: {n} error{} in the config, no packet checked (see `vigil check`)",
+            path.display(),
+            if n == 1 { "" } else { "s" }
+        );
+        return None;
+    }
+    Some(Instances::new(&parsed.model))
 }
 
 /// Totals over all files.

@@ -402,6 +402,36 @@ fn seq_generates_instances_from_a_multi_line_definition() {
 }
 
 #[test]
+fn lst_repeats_a_line_per_value_set() {
+    let text = "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 5\n virtual_ipaddress {\n~LST({N, P}, {10, 24}, {11, 25}) 10.0.0.${N}/${P}\n~LST(N, 12, 13) 10.0.1.${N}/24\n }\n}\n";
+    let p = parse_str(text);
+    assert!(p.diagnostics.is_empty(), "{:?}", p.diagnostics);
+    let vips: Vec<String> = p.model.instances[0]
+        .virtual_ipaddress
+        .iter()
+        .map(|a| format!("{}/{}", a.addr, a.prefix))
+        .collect();
+    assert_eq!(
+        vips,
+        vec![
+            "10.0.0.10/24",
+            "10.0.0.11/25",
+            "10.0.1.12/24",
+            "10.0.1.13/24"
+        ]
+    );
+    assert_eq!(
+        diags("~LST(N, {1, 2}) x\n"),
+        vec![(
+            Severity::Error,
+            1,
+            1,
+            "~LST specification has too many values '~LST(N, {1, 2}) x'".to_string()
+        )]
+    );
+}
+
+#[test]
 fn fuzzish_inputs_do_not_panic() {
     for text in [
         "",
@@ -418,6 +448,8 @@ fn fuzzish_inputs_do_not_panic() {
         "include",
         "include ",
         "~SEQ(",
+        "~LST(",
+        "~LST({A,B},{1,2,3})",
         "vrrp_instance",
         "vrrp_instance {",
         "virtual_server",

@@ -521,3 +521,52 @@ fn one_of(p: &vigil_core::config::Parsed) -> String {
     assert_eq!(p.diagnostics.len(), 1, "{:#?}", p.diagnostics);
     p.diagnostics[0].message.clone()
 }
+
+#[test]
+fn or_routes_become_nexthops() {
+    let p = parse_str(&inst(
+        " virtual_routes {\n  10.9.0.0/24 via 10.0.0.252 or 10.0.0.253 dev eth0\n }\n",
+    ));
+    let d: Vec<_> = p
+        .diagnostics
+        .iter()
+        .map(|d| (d.severity, d.line, d.col, d.message.as_str()))
+        .collect();
+    assert_eq!(
+        d,
+        vec![(
+            Severity::Note,
+            8,
+            30,
+            "\"or\" for routes is deprecated. Please use \"nexthop\""
+        )]
+    );
+    let r = &p.model.instances[0].virtual_routes[0];
+    assert_eq!(r.via, None);
+    assert_eq!(
+        r.nexthop,
+        vec!["via", "10.0.0.252", "nexthop", "via", "10.0.0.253"]
+    );
+}
+
+#[test]
+fn rules_without_preference_count_down_from_16384() {
+    let p = parse_str(&inst(
+        " virtual_rules {\n  from 10.1.0.0/24 table 1\n  from fd00::/64 table 2\n  to 10.2.0.0/24 table 3\n  to 10.3.0.0/24 table 4 priority 7\n }\n",
+    ));
+    let prio: Vec<_> = p.model.instances[0]
+        .virtual_rules
+        .iter()
+        .map(|r| r.priority)
+        .collect();
+    assert_eq!(prio, vec![Some(16384), Some(16384), Some(16383), Some(7)]);
+    let w: Vec<_> = p.warnings().map(|d| (d.line, d.message.as_str())).collect();
+    assert_eq!(
+        w[0],
+        (
+            8,
+            "Rule has no preference specified - setting to 16384. This is probably not what you want."
+        )
+    );
+    assert_eq!(w.len(), 3);
+}

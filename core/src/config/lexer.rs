@@ -9,7 +9,9 @@ use std::collections::VecDeque;
 use super::defs::{Definitions, Subst};
 use super::diag::{DiagKind, Diagnostic, Severity};
 use super::glob;
+use super::include::{self, Checks};
 use super::loader::{LoadError, Loader, dir_of, join};
+use super::lst;
 use super::text::{AText, Pos, Word, decomment, make, split_braces, tokenize};
 
 /// How deep includes may nest before vigil assumes a loop.
@@ -24,14 +26,26 @@ pub struct Line {
     pub text: String,
 }
 
-/// A running `~SEQ(var, start, step, end) text`.
+/// A running `~SEQ(var, start, step, end) text` or `~LST(vars, sets) text`.
 struct Seq {
-    var: String,
-    next: i64,
-    step: i64,
-    last: i64,
-    hex: bool,
+    values: SeqValues,
     text: AText,
+}
+
+/// What a generated line's variables take next.
+enum SeqValues {
+    Numbers {
+        var: String,
+        next: i64,
+        step: i64,
+        last: i64,
+        hex: bool,
+    },
+    Lists {
+        vars: Vec<String>,
+        sets: Vec<Vec<String>>,
+        next: usize,
+    },
 }
 
 struct Frame {
@@ -301,16 +315,24 @@ impl<'a> Lexer<'a> {
                 return;
             }
             if buf.starts_with("~LST") {
-                let text = buf.text();
-                let pos = buf.pos(0);
-                self.diag(
-                    Severity::Error,
-                    DiagKind::Unsupported,
-                    pos,
-                    text,
-                    "~LST generated lines are not supported by vigil yet - line ignored",
-                    Some("write the generated lines out, or generate them with a script".into()),
-                );
+                if let Err(e) = self.add_lst(buf) {
+                    let text = buf.text();
+                    let pos = buf.pos(0);
+                    let msg = match e {
+                        lst::LstError::TooManyValues => {
+                            format!("~LST specification has too many values '{text}'")
+                        }
+                        lst::LstError::Invalid => format!("Invalid ~LST specification '{text}'"),
+                    };
+                    self.diag(
+                        Severity::Error,
+                        DiagKind::Definition,
+                        pos,
+                        text,
+                        msg,
+                        Some("~LST(VAR, V1, V2, ...) or ~LST({VAR1, VAR2}, {V1, V2}, ...), then the text to repeat".into()),
+                    );
+                }
                 buf.chars.clear();
                 return;
             }
@@ -384,25 +406,60 @@ impl<'a> Lexer<'a> {
         }
     }
 
-    /// The next line of the innermost `~SEQ`, with its variable set.
+    /// The next line of the innermost `~SEQ` or `~LST`, with its variables set.
     fn seq_next(&mut self) -> AText {
         let Some(seq) = self.seqs.last_mut() else {
             return AText::default();
         };
-        let value = if seq.hex {
-            format!("{:x}", seq.next)
-        } else {
-            seq.next.to_string()
-        };
         let text = seq.text.clone();
-        let var = seq.var.clone();
-        seq.next = seq.next.saturating_add(seq.step);
-        let done = (seq.step > 0 && seq.next > seq.last) || (seq.step < 0 && seq.next < seq.last);
+        let (assign, done) = match &mut seq.values {
+            SeqValues::Numbers {
+                var,
+                next,
+                step,
+                last,
+                hex,
+            } => {
+                let value = if *hex {
+                    format!("{next:x}")
+                } else {
+                    next.to_string()
+                };
+                *next = next.saturating_add(*step);
+                let done = (*step > 0 && *next > *last) || (*step < 0 && *next < *last);
+                (vec![(var.clone(), value)], done)
+            }
+            SeqValues::Lists { vars, sets, next } => {
+                let set = sets.get(*next).cloned().unwrap_or_default();
+                *next += 1;
+                let assign = vars.iter().cloned().zip(set).collect();
+                (assign, *next >= sets.len())
+            }
+        };
         if done {
             self.seqs.pop();
         }
-        self.defs.set(&var, value, false);
+        for (var, value) in assign {
+            self.defs.set(&var, value, false);
+        }
         text
+    }
+
+    /// keepalived's `add_lst`: see [`lst`].
+    fn add_lst(&mut self, buf: &AText) -> Result<(), lst::LstError> {
+        let l = lst::parse(&buf.chars)?;
+        if self.seqs.len() >= 16 {
+            return Err(lst::LstError::Invalid);
+        }
+        self.seqs.push(Seq {
+            values: SeqValues::Lists {
+                vars: l.vars,
+                sets: l.sets,
+                next: 0,
+            },
+            text: buf.slice(l.text_at, buf.len()),
+        });
+        Ok(())
     }
 
     /// keepalived's `add_seq`: `~SEQ(var, [start,] [step,] end) text`, or
@@ -482,11 +539,13 @@ impl<'a> Lexer<'a> {
         let mut t = close + 1;
         skip_blank(&mut t);
         self.seqs.push(Seq {
-            var,
-            next: start,
-            step,
-            last: end,
-            hex,
+            values: SeqValues::Numbers {
+                var,
+                next: start,
+                step,
+                last: end,
+                hex,
+            },
             text: buf.slice(t, buf.len()),
         });
         true
@@ -519,18 +578,21 @@ impl<'a> Lexer<'a> {
     }
 
     /// `include PATTERN`, or `includer`/`includem`/`includew`/`includeb`/
-    /// `includea` which make a pattern matching nothing an error. The
+    /// `includea`, which make some problems errors (see [`include`]). The
     /// pattern is the rest of the line, relative to the including file.
     fn try_include(&mut self, buf: &AText) -> bool {
         let c = &buf.chars;
         if !buf.starts_with("include") || c.len() < 8 {
             return false;
         }
-        let (strict, pat_start) = if c[7] == ' ' || c[7] == '\t' || c[7].is_whitespace() {
-            (false, 8)
-        } else if "rmwba".contains(c[7]) && c.len() > 8 && c[8].is_whitespace() {
-            (true, 9)
+        let (letter, pat_start) = if c[7].is_whitespace() {
+            (None, 8)
+        } else if c.len() > 8 && c[8].is_whitespace() {
+            (Some(c[7]), 9)
         } else {
+            return false;
+        };
+        let Some(checks) = Checks::from_letter(letter) else {
             return false;
         };
         let mut p = pat_start;
@@ -552,60 +614,50 @@ impl<'a> Lexer<'a> {
             );
             return true;
         }
-        let paths = match self.loader.glob(&full) {
-            Ok(p) => p,
+        let found = match include::expand(self.loader, &full) {
+            Ok(e) => e,
             Err(e) => {
-                self.diag(
-                    Severity::Error,
-                    DiagKind::Include,
-                    pos,
-                    pattern,
-                    format!("Error reading config file(s): {full}: {e}, skipping."),
-                    None,
-                );
+                let sev = severity(checks.read);
+                let msg = format!("Error reading config file(s): {full}: {e}, skipping.");
+                self.diag(sev, DiagKind::Include, pos, pattern, msg, None);
                 return true;
             }
         };
-        if paths.is_empty() {
-            let wildcard = glob::has_magic(&pattern);
-            if strict {
-                self.diag(
-                    Severity::Error,
-                    DiagKind::Include,
-                    pos,
-                    pattern,
-                    format!("No config files matched '{full}'."),
-                    None,
-                );
-            } else if !wildcard {
-                let hint = if pattern.contains([' ', '\t']) {
-                    format!(
-                        "the pattern is the whole rest of the line, here '{pattern}': put the include on a line of its own"
-                    )
-                } else {
-                    "the include is skipped; use `includer` to make a missing file an error".into()
-                };
-                self.diag(
-                    Severity::Warning,
-                    DiagKind::Include,
-                    pos,
-                    pattern,
-                    format!("Config files missing '{full}'."),
-                    Some(hint),
-                );
-            }
+        if found.files.is_empty() && found.dirs.is_empty() {
+            self.nothing_included(&found, checks, pos, &pattern, &full);
             return true;
         }
+        if found.missing {
+            let msg = format!("Some config files missing: \"{full}\".");
+            self.diag(
+                severity(checks.brace),
+                DiagKind::Include,
+                pos,
+                pattern.clone(),
+                msg,
+                None,
+            );
+            if checks.brace {
+                return true;
+            }
+        }
+        for d in &found.dirs {
+            let msg = format!("Configuration file '{d}' is a directory - skipping");
+            self.diag(
+                severity(checks.read),
+                DiagKind::Include,
+                pos,
+                d.clone(),
+                msg,
+                None,
+            );
+        }
         let mut texts = Vec::new();
-        for path in &paths {
+        for path in &found.files {
             match self.loader.read(path) {
                 Ok(t) => texts.push((path.clone(), t)),
                 Err(e) => self.diag(
-                    if strict {
-                        Severity::Error
-                    } else {
-                        Severity::Warning
-                    },
+                    severity(checks.read),
                     DiagKind::Include,
                     pos,
                     path.clone(),
@@ -621,6 +673,61 @@ impl<'a> Lexer<'a> {
             self.push_file(id, &path, text);
         }
         true
+    }
+
+    /// Reports an include that matched nothing, as keepalived does: a
+    /// missing file or directory is always said, a wildcard matching nothing
+    /// only with `includew`/`includea`.
+    fn nothing_included(
+        &mut self,
+        found: &include::Expansion,
+        checks: Checks,
+        pos: Pos,
+        pattern: &str,
+        full: &str,
+    ) {
+        if found.missing {
+            let error = if found.brace {
+                checks.brace
+            } else {
+                checks.missing
+            };
+            let hint = if pattern.contains([' ', '\t']) {
+                format!(
+                    "the pattern is the whole rest of the line, here '{pattern}': put the include on a line of its own"
+                )
+            } else if error {
+                "fix the path, or create the file".into()
+            } else {
+                "the include is skipped; use `includem` to make a missing file an error".into()
+            };
+            self.diag(
+                severity(error),
+                DiagKind::Include,
+                pos,
+                pattern,
+                format!("Config files missing '{full}'."),
+                Some(hint),
+            );
+        } else if checks.wildcard {
+            self.diag(
+                Severity::Error,
+                DiagKind::Include,
+                pos,
+                pattern,
+                format!("No config files matched '{full}'."),
+                None,
+            );
+        }
+    }
+}
+
+/// Error when the include's checks ask for it, else a warning.
+fn severity(error: bool) -> Severity {
+    if error {
+        Severity::Error
+    } else {
+        Severity::Warning
     }
 }
 
@@ -706,19 +813,58 @@ mod tests {
 
     #[test]
     fn missing_includes() {
-        let l = MemoryLoader::new().with(
-            "/k.conf",
-            "include /nope.conf\ninclude /d/*.conf\nincluder /nope2.conf\n",
-        );
+        // As keepalived 2.2.7 -t reports them: a missing file or directory
+        // is said (an error with includem/w/a), an empty match only with w/a.
+        let l = MemoryLoader::new()
+            .with(
+                "/k.conf",
+                "include /nope.conf\ninclude /d/*.conf\nincluder /nope2.conf\n\
+                 include /e/*.txt\nincludew /e/*.txt\nincludem /nope3.conf\n\
+                 includeb /e/{x,y}.conf\nincludex /nope4.conf\n",
+            )
+            .with("/e/x.conf", "x\n");
         let (out, d) = lines(&l, "/k.conf", None);
-        assert!(out.is_empty());
-        assert_eq!(d.len(), 2);
-        assert_eq!(d[0].severity, Severity::Warning);
-        assert_eq!(d[0].message, "Config files missing '/nope.conf'.");
-        assert_eq!((d[0].line, d[0].col), (1, 9));
-        assert_eq!(d[1].severity, Severity::Error);
-        assert_eq!(d[1].message, "No config files matched '/nope2.conf'.");
-        assert_eq!((d[1].line, d[1].col), (3, 10));
+        assert_eq!(out, vec!["includex@/k.conf:8:1 /nope4.conf@/k.conf:8:10"]);
+        let got: Vec<_> = d
+            .iter()
+            .map(|d| (d.line, d.col, d.severity, d.message.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (
+                    1,
+                    9,
+                    Severity::Warning,
+                    "Config files missing '/nope.conf'."
+                ),
+                (2, 9, Severity::Warning, "Config files missing '/d/*.conf'."),
+                (
+                    3,
+                    10,
+                    Severity::Warning,
+                    "Config files missing '/nope2.conf'."
+                ),
+                (
+                    5,
+                    10,
+                    Severity::Error,
+                    "No config files matched '/e/*.txt'."
+                ),
+                (
+                    6,
+                    10,
+                    Severity::Error,
+                    "Config files missing '/nope3.conf'."
+                ),
+                (
+                    7,
+                    10,
+                    Severity::Error,
+                    "Some config files missing: \"/e/{x,y}.conf\"."
+                ),
+            ]
+        );
     }
 
     #[test]

@@ -2,26 +2,25 @@
 //! caller passes a [`Loader`]. The CLI and the daemon use one over `std::fs`,
 //! the simulator one over the scenario's files ([`MemoryLoader`]).
 //!
-//! A `std::fs` loader, for the crates that may do IO, looks like this:
+//! A loader returns a file's text and expands `include` patterns; the
+//! lexer has already joined a relative pattern to the including file's
+//! directory, so a loader never needs to know which file is being read. The
+//! `std::fs` one (`src/fs_loader.rs` in the `vigil` crate) expands each
+//! [`glob::expand_braces`] alternative by walking directories with
+//! [`glob::component_matches`]; [`MemoryLoader`] matches its keys with
+//! [`glob::matches`]:
 //!
-//! ```ignore
-//! struct FsLoader;
-//! impl vigil_core::config::Loader for FsLoader {
-//!     fn read(&self, path: &str) -> Result<String, LoadError> {
-//!         match std::fs::read(path) {
-//!             Ok(bytes) => Ok(String::from_utf8_lossy(&bytes).into_owned()),
-//!             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(LoadError::NotFound),
-//!             Err(e) => Err(LoadError::Other(e.to_string())),
-//!         }
-//!     }
-//!     fn glob(&self, pattern: &str) -> Result<Vec<String>, LoadError> {
-//!         // For each alternative of glob::expand_braces(pattern): if it has no
-//!         // magic, return it when it exists; otherwise walk the directories
-//!         // component by component with std::fs::read_dir, keep names for
-//!         // which glob::component_matches holds, and sort each level.
-//!         # unimplemented!()
-//!     }
-//! }
+//! ```
+//! use vigil_core::config::{MemoryLoader, parse};
+//!
+//! let loader = MemoryLoader::new()
+//!     .with("/etc/keepalived/keepalived.conf", "include conf.d/*.conf\n")
+//!     .with("/etc/keepalived/conf.d/b.conf", "vrrp_script b {\n script /bin/true\n}\n")
+//!     .with("/etc/keepalived/conf.d/a.conf", "vrrp_script a {\n script /bin/true\n}\n");
+//! let parsed = parse("/etc/keepalived/keepalived.conf", &loader, None);
+//! let names: Vec<&str> = parsed.model.vrrp_scripts.iter().map(|s| s.name.as_str()).collect();
+//! assert_eq!(names, ["a", "b"]); // sorted, as glob(3) returns them
+//! assert_eq!(parsed.files[1], "/etc/keepalived/conf.d/a.conf");
 //! ```
 
 use std::collections::BTreeMap;
@@ -46,8 +45,18 @@ pub trait Loader {
     /// in the order `glob(3)` gives them: brace alternatives left to right,
     /// each sorted. A pattern without wildcards yields itself if it exists.
     /// Relative include patterns have already been joined to the including
-    /// file's directory when this is called.
+    /// file's directory when this is called. Directories that match are
+    /// returned with a trailing `/`, as `GLOB_MARK` marks them (keepalived
+    /// reports and skips them).
     fn glob(&self, pattern: &str) -> Result<Vec<String>, LoadError>;
+
+    /// Whether `path` is a directory (`""` is the current one). Tells "the
+    /// directory of an include is missing", which keepalived reports, from
+    /// "nothing in it matched", which it does not. The default says yes.
+    fn is_dir(&self, path: &str) -> bool {
+        let _ = path;
+        true
+    }
 }
 
 /// Files held in memory, keyed by normalised path; for the simulator and tests.
@@ -102,6 +111,18 @@ impl Loader for MemoryLoader {
             );
         }
         Ok(out)
+    }
+
+    fn is_dir(&self, path: &str) -> bool {
+        let p = normalize_path(path);
+        if p == "/" || p == "." {
+            return true;
+        }
+        let prefix = format!("{p}/");
+        self.files
+            .range(prefix.clone()..)
+            .next()
+            .is_some_and(|(k, _)| k.starts_with(&prefix))
     }
 }
 
@@ -192,6 +213,8 @@ mod tests {
             l.glob("/etc/k/./d/../a.conf").unwrap(),
             vec!["/etc/k/a.conf"]
         );
+        assert!(l.is_dir("/etc/k/d") && l.is_dir("/etc") && l.is_dir(""));
+        assert!(!l.is_dir("/etc/k/a.conf") && !l.is_dir("/etc/k/e"));
     }
 
     #[test]

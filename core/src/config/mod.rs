@@ -38,17 +38,19 @@
 //!   against [`Options::interfaces`] (keepalived also drops a VIP whose `dev`
 //!   does not exist; vigil keeps it), and script paths are never checked
 //!   (keepalived disables tracking scripts it cannot find).
-//! - `~LST` generated lines are not supported yet (an error); `~SEQ` is.
 
 mod build;
 pub mod defs;
 pub mod diag;
 pub mod glob;
+mod include;
 pub mod keywords;
 pub mod lexer;
 pub mod loader;
+mod lst;
 pub mod model;
 pub mod parser;
+pub mod print;
 pub mod suggest;
 pub mod text;
 pub mod value;

@@ -35,9 +35,15 @@ pub fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
     if word.chars().count() > 64 {
         return None;
     }
-    let limit = (word.chars().count() / 3).max(1);
+    let len = word.chars().count();
+    let limit = (len / 3).max(1);
     let mut best: Option<(usize, &'a str)> = None;
     for c in candidates {
+        // The distance is at least the difference in length: most
+        // candidates need no table (unknown keywords can be thousands).
+        if c.chars().count().abs_diff(len) > limit {
+            continue;
+        }
         let d = distance(word, c);
         if d <= limit && best.is_none_or(|(bd, _)| d < bd) {
             best = Some((d, c));

@@ -78,6 +78,20 @@ pub(crate) fn address_lines<'n>(
 fn prefix_of(cx: &mut Cx, w: &Word, addr: &IpAddr, len_text: Option<&str>) -> u8 {
     let max: u8 = if addr.is_ipv4() { 32 } else { 128 };
     let Some(t) = len_text else { return max };
+    if t.is_empty() {
+        // keepalived's strtoul reads "" as 0 without complaint.
+        cx.warn(
+            DiagKind::Adjusted,
+            w.pos,
+            w.text.clone(),
+            format!(
+                "Empty prefix length for address {} - keepalived uses /0",
+                w.text
+            ),
+        )
+        .hint = Some(format!("write the length, e.g. {}{max}", w.text));
+        return 0;
+    }
     match value::read_unsigned(t, 0, u64::from(max)) {
         Ok(v) => v as u8,
         Err(e) => {
@@ -475,6 +489,35 @@ pub(crate) fn route_line(cx: &mut Cx, l: &Node, is_static: bool) -> Option<Route
                 r.nexthop = words[i + 1..].iter().map(|w| w.text.clone()).collect();
                 break;
             }
+            "or" => {
+                cx.emit(
+                    crate::config::diag::Severity::Note,
+                    DiagKind::Deprecated,
+                    w.pos,
+                    o,
+                    "\"or\" for routes is deprecated. Please use \"nexthop\"",
+                )
+                .hint = Some("write `nexthop via A nexthop via B`".into());
+                let v = value_at(cx, i)?;
+                if !r.nexthop.is_empty() {
+                    cx.warn(
+                        DiagKind::Duplicate,
+                        w.pos,
+                        o,
+                        "\"or\" route already specified - ignoring subsequent",
+                    );
+                } else if value::parse_ip(&v.text).is_none() {
+                    cx.bad_address(v, "Invalid \"or\" address {}");
+                    return None;
+                } else {
+                    // As keepalived does: the via becomes the first nexthop.
+                    if let Some(via) = r.via.take() {
+                        r.nexthop
+                            .extend(["via".to_string(), via.to_string(), "nexthop".into()]);
+                    }
+                    r.nexthop.extend(["via".to_string(), v.text.clone()]);
+                }
+            }
             "src" | "via" | "gw" => {
                 let mut j = i + 1;
                 if (o == "via" || o == "gw")
@@ -643,7 +686,9 @@ pub(crate) fn route_line(cx: &mut Cx, l: &Node, is_static: bool) -> Option<Route
         );
         return None;
     }
-    if !r.no_track && r.dev.is_none() && r.nexthop.is_empty() {
+    // keepalived looks only at the route's own interface, not its nexthops'
+    // (vrrp_iproute.c:1875).
+    if !r.no_track && r.dev.is_none() {
         cx.warn(
             DiagKind::Conflict,
             d.pos,
@@ -781,6 +826,25 @@ pub(crate) fn rule_line(cx: &mut Cx, l: &Node, is_static: bool) -> Option<Rule> 
             _ => r.options.push((o.to_string(), v.text.clone())),
         }
         i += 2;
+    }
+    if r.priority.is_none() {
+        // keepalived gives each such rule the next preference down from
+        // 16384, per family (vrrp_iprule.c:853).
+        let v6 = r.flags.iter().any(|f| f == "inet6")
+            || [r.from, r.to].iter().flatten().any(|p| p.addr.is_ipv6());
+        let slot = &mut cx.next_rule_priority[usize::from(v6)];
+        let p = *slot;
+        *slot = slot.saturating_sub(1);
+        r.priority = Some(p);
+        if let Some(w) = words.first() {
+            cx.warn(
+                DiagKind::Adjusted,
+                w.pos,
+                l.text.clone(),
+                format!("Rule has no preference specified - setting to {p}. This is probably not what you want."),
+            )
+            .hint = Some("add `priority N`: rules are matched by preference".into());
+        }
     }
     Some(r)
 }

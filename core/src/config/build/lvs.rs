@@ -64,13 +64,21 @@ fn fmt_rs(ip: &IpAddr, port: u16, proto: Option<Protocol>) -> String {
 /// `IP PORT` of a real or sorry server (`inet_stosockaddr`).
 fn server_addr(cx: &mut Cx, n: &Node, what: &str) -> Option<(IpAddr, u16)> {
     let ipw = cx.arg(n, 0)?;
+    // keepalived words the two messages differently (check_data.c:574, 869).
+    let msg = |ip: &str, port: &str| {
+        if what == "sorry server" {
+            format!("Invalid sorry server IP address {ip} - skipping")
+        } else {
+            format!("Invalid {what} ip address/port {ip}/{port} - skipping")
+        }
+    };
     if value::parse_sock_ip(&ipw.text).is_none() {
         let p = n.arg(1).map_or("", |w| w.text.as_str());
         cx.error(
             DiagKind::InvalidAddress,
             ipw.pos,
             ipw.text.clone(),
-            format!("Invalid {what} ip address/port {}/{p} - skipping", ipw.text),
+            msg(&ipw.text, p),
         )
         .hint = Some(super::address_hint(&ipw.text));
         return None;
@@ -83,10 +91,7 @@ fn server_addr(cx: &mut Cx, n: &Node, what: &str) -> Option<(IpAddr, u16)> {
                     DiagKind::InvalidAddress,
                     p.pos,
                     p.text.clone(),
-                    format!(
-                        "Invalid {what} ip address/port {}/{} - skipping",
-                        ipw.text, p.text
-                    ),
+                    msg(&ipw.text, &p.text),
                 )
                 .hint = Some("the port must be 1..65535".into());
                 return None;
@@ -102,7 +107,7 @@ fn server_addr(cx: &mut Cx, n: &Node, what: &str) -> Option<(IpAddr, u16)> {
                 DiagKind::InvalidAddress,
                 ipw.pos,
                 ipw.text.clone(),
-                format!("Invalid {what} ip address/port {}/{p} - skipping", ipw.text),
+                msg(&ipw.text, p),
             )
             .hint = Some(super::address_hint(&ipw.text));
             None
@@ -641,7 +646,10 @@ pub(crate) fn virtual_server_group(b: &mut Builder, n: &Node) {
                 0,
                 0,
                 u64::from(u32::MAX),
-                &format!("({gname}): fwmark must be in [0, 4294967295] - ignoring"),
+                &format!(
+                    "({gname}): fwmark '{}' must be in [0, 4294967295] - ignoring",
+                    l.arg(0).map_or("", |w| w.text.as_str())
+                ),
             ) else {
                 continue;
             };

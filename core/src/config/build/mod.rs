@@ -25,6 +25,9 @@ pub(crate) struct Cx<'a> {
     pub files: &'a [String],
     pub diags: Vec<Diagnostic>,
     pub opts: &'a Options,
+    /// The preference keepalived gives the next rule written without one,
+    /// per family (IPv4, IPv6); it counts down from 16384.
+    pub next_rule_priority: [u32; 2],
 }
 
 impl<'a> Cx<'a> {
@@ -33,6 +36,7 @@ impl<'a> Cx<'a> {
             files,
             diags: Vec::new(),
             opts,
+            next_rule_priority: [16384; 2],
         }
     }
 
@@ -485,8 +489,12 @@ pub(crate) fn address_hint(text: &str) -> String {
         "a $NAME reference is only substituted when followed by a blank, ',' or ')' - write ${NAME}/24, or define NAME first".into()
     } else if text.starts_with('<') || text.contains('|') {
         "this looks like a template placeholder: put a real address here".into()
-    } else if text.contains('/') {
-        "expected an address; a /prefix is not allowed here".into()
+    } else if let Some((addr, _)) = text.split_once('/') {
+        if value::parse_ip(addr).is_some() {
+            "expected an address; a /prefix is not allowed here".into()
+        } else {
+            format!("'{addr}' is not an IPv4 (a.b.c.d) or IPv6 address")
+        }
     } else {
         "expected an IPv4 (a.b.c.d) or IPv6 address".into()
     }

@@ -823,10 +823,15 @@ fn complete_instance(
         }
         Some(s) => {
             if strict && ((s == VrrpState::Master) != (v.priority == 255)) {
+                let written = if s == VrrpState::Master {
+                    "MASTER"
+                } else {
+                    "BACKUP"
+                };
                 cx.warn(
                     DiagKind::Conflict,
                     d.state_pos,
-                    iname.clone(),
+                    written,
                     format!("({iname}) State MASTER must match being address owner"),
                 );
                 if v.priority == 255 {
@@ -841,32 +846,40 @@ fn complete_instance(
     };
     // Authentication (VRRPv2 only).
     if let Some((t, pos)) = d.auth_type {
+        let tname = match t {
+            AuthType::Pass => "PASS",
+            AuthType::Ah => "AH",
+        };
         let ignore = if strict {
-            Some(format!(
-                "({iname}) Strict mode does not support authentication. Ignoring."
+            Some((
+                format!("({iname}) Strict mode does not support authentication. Ignoring."),
+                "RFC 5798 has no authentication: remove the authentication block",
             ))
         } else if v.version == 3 {
-            Some(format!(
-                "({iname}) VRRP version 3 does not support authentication. Ignoring."
+            Some((
+                format!("({iname}) VRRP version 3 does not support authentication. Ignoring."),
+                "remove the authentication block, or use `version 2` if the peers authenticate",
             ))
         } else if d.auth_pass.as_deref().unwrap_or("").is_empty() {
-            Some(format!(
-                "({iname}) Authentication specified but no password given. Ignoring"
+            Some((
+                format!("({iname}) Authentication specified but no password given. Ignoring"),
+                "add `auth_pass PASSWORD` (up to 8 characters) to the authentication block",
             ))
         } else if v.family == Family::Inet6 && t == AuthType::Ah {
-            Some(format!(
-                "({iname}) Cannot use AH authentication with IPv6. ignoring"
+            Some((
+                format!("({iname}) Cannot use AH authentication with IPv6. ignoring"),
+                "AH is IPv4 only",
             ))
         } else {
             None
         };
         match ignore {
-            Some(m) => {
-                cx.warn(DiagKind::Conflict, pos, iname.clone(), m);
+            Some((m, hint)) => {
+                cx.warn(DiagKind::Conflict, pos, tname, m).hint = Some(hint.into());
             }
             None => {
                 if t == AuthType::Ah && v.state == VrrpState::Master && v.priority != 255 {
-                    cx.warn(DiagKind::Conflict, pos, iname.clone(), format!("({iname}) Initial state master is incompatible with AH authentication - clearing"));
+                    cx.warn(DiagKind::Conflict, pos, tname, format!("({iname}) Initial state master is incompatible with AH authentication - clearing"));
                     v.state = VrrpState::Backup;
                 }
                 v.authentication = Some(Authentication {
@@ -962,7 +975,7 @@ fn complete_instance(
         cx.warn(
             DiagKind::Conflict,
             d.down_timer_pos.unwrap_or(at),
-            iname.clone(),
+            "down_timer_adverts",
             format!("({iname}) down_timer_adverts is incompatible with strict mode - resetting"),
         );
         v.down_timer_adverts = 3;
