@@ -4,8 +4,9 @@
 
 use std::net::IpAddr;
 
-use vigil_core::config::model::vrrp::{AuthType, Family};
+use vigil_core::config::model::vrrp::Family;
 use vigil_core::config::model::{Config, VrrpInstance};
+use vigil_core::vrrp::resolve;
 use vigil_core::vrrp::validate::{Expected, UnicastPeer};
 use vigil_core::vrrp::{Auth, Decoded, Version};
 
@@ -28,20 +29,12 @@ impl Instance {
     /// [`Auth`] form: such adverts travel inside IPsec AH, which the capture
     /// reader does not take for VRRP, so the instance is kept without auth.
     pub fn new(v: &VrrpInstance, check_unicast_src: bool) -> Self {
-        let auth = match &v.authentication {
-            Some(a) if a.auth_type == AuthType::Pass => Auth::pass(a.auth_pass.as_bytes()),
-            _ => Auth::None,
-        };
         Instance {
             name: v.name.clone(),
             family: v.family,
-            version: if v.version == 3 {
-                Version::V3
-            } else {
-                Version::V2
-            },
+            version: resolve::version(v),
             vrid: v.virtual_router_id,
-            auth,
+            auth: resolve::auth(v),
             interval_cs: v.advert_int_cs,
             // An instance's VIPs are all of its family (keepalived rejects
             // the others); excluded ones are not advertised.

@@ -64,10 +64,7 @@ fn instance(
     notes: &mut Vec<String>,
 ) -> Result<InstanceConfig, String> {
     let iface = inst.interface.clone().ok_or("no interface")?;
-    let version = match inst.version {
-        3 => Version::V3,
-        _ => Version::V2,
-    };
+    let version = version(inst);
     let src = inst
         .unicast_src_ip
         .or(inst.mcast_src_ip)
@@ -76,12 +73,7 @@ fn instance(
             Family::Inet6 => host.ipv6_link_local(&iface).map(IpAddr::V6),
         })
         .ok_or_else(|| format!("interface {iface} has no address to send from"))?;
-    let auth = match &inst.authentication {
-        Some(a) if a.auth_type == AuthType::Pass && version == Version::V2 => {
-            Auth::pass(a.auth_pass.as_bytes())
-        }
-        _ => Auth::None,
-    };
+    let auth = auth(inst);
     let vip = |a: &IpAddress| Vip {
         addr: a.addr,
         prefix_len: a.prefix,
@@ -132,6 +124,25 @@ fn instance(
     c.lower_prio_no_advert = inst.lower_prio_no_advert;
     c.accept = inst.accept;
     Ok(c)
+}
+
+/// The VRRP version an instance speaks.
+pub fn version(inst: &VrrpInstance) -> Version {
+    match inst.version {
+        3 => Version::V3,
+        _ => Version::V2,
+    }
+}
+
+/// What an instance sends and expects in the v2 authentication field. AH has
+/// no form here: it travels in an IPsec header the core does not speak.
+pub fn auth(inst: &VrrpInstance) -> Auth {
+    match &inst.authentication {
+        Some(a) if a.auth_type == AuthType::Pass && version(inst) == Version::V2 => {
+            Auth::pass(a.auth_pass.as_bytes())
+        }
+        _ => Auth::None,
+    }
 }
 
 /// The instance's trackers and its sync group's, with keepalived's rules:
