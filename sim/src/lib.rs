@@ -3,30 +3,32 @@
 //!
 //! Every node is a turmoil host running the core's Router on the simulated
 //! clock ([`node`]); [`world`] models what turmoil does not: the addresses each
-//! host holds, interfaces on segments, the clients' neighbour caches. The
-//! driver here applies the scenario's steps at their times and probes for
-//! the clients. No wall clock and no randomness but the seeded one, so the
-//! same file and seed give the same bytes.
+//! host holds, interfaces on segments, the clients' neighbour caches.
+//! [`setup`] builds that world from the scenario, [`run`] drives turmoil and
+//! applies the [`steps`] at their times, [`explore`] adds random faults. No
+//! wall clock and no randomness but the seeded one, so the same file and seed
+//! give the same bytes.
 
 pub mod explore;
 pub mod node;
 mod pcap;
+mod setup;
+mod steps;
 pub mod world;
+
+use setup::{check_config, clients, hosts, instance_infos};
+use steps::{apply, probe};
 
 use std::cell::RefCell;
 use std::collections::BTreeSet;
 use std::fmt;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::rc::Rc;
 use std::str::FromStr;
 use std::time::{Duration, UNIX_EPOCH};
-use tokio::sync::Notify;
-use vigil_core::Instant;
-use vigil_core::config::{self, MemoryLoader, Options as ConfigOptions};
-use vigil_core::scenario::expect::{self, InstanceInfo};
-use vigil_core::scenario::format::{Action, DEFAULT_SEGMENT};
+use vigil_core::scenario::expect;
+use vigil_core::scenario::format::Action;
 use vigil_core::scenario::{Event, Scenario, What};
-use world::{Client, Host, Iface, Order, World};
+use world::World;
 
 /// How to run a scenario.
 #[derive(Clone, Debug, Default)]
@@ -137,158 +139,7 @@ pub enum SimError {
 /// A fixed epoch, so pcap timestamps are the same on every run.
 pub(crate) const EPOCH_SECS: u64 = 1_700_000_000;
 /// The simulator's tick: timers inside hosts keep this resolution.
-const TICK: Duration = Duration::from_millis(1);
-
-fn parse_cidr(text: &str) -> Option<(IpAddr, u8)> {
-    let (addr, prefix) = text.split_once('/').unwrap_or((text, ""));
-    let addr: IpAddr = addr.trim().parse().ok()?;
-    let max = if addr.is_ipv4() { 32 } else { 128 };
-    let prefix = if prefix.is_empty() {
-        max
-    } else {
-        prefix.trim().parse().ok().filter(|p| *p <= max)?
-    };
-    Some((addr, prefix))
-}
-
-fn v4(node: &str, text: &str) -> Result<Ipv4Addr, SimError> {
-    match parse_cidr(text) {
-        Some((IpAddr::V4(a), _)) => Ok(a),
-        _ => Err(SimError::Node {
-            node: node.into(),
-            problem: format!("{text:?} is not an IPv4 address/prefix"),
-        }),
-    }
-}
-
-fn v6(node: &str, text: &Option<String>) -> Result<Option<Ipv6Addr>, SimError> {
-    match text.as_deref().map(parse_cidr) {
-        None => Ok(None),
-        Some(Some((IpAddr::V6(a), _))) => Ok(Some(a)),
-        Some(_) => Err(SimError::Node {
-            node: node.into(),
-            problem: format!("{text:?} is not an IPv6 address/prefix"),
-        }),
-    }
-}
-
-/// Checks a node's config text the way the node will read it.
-fn check_config(node: &str, text: &str) -> Result<(), SimError> {
-    let loader = MemoryLoader::new().with(node::CONFIG_PATH, text);
-    let parsed = config::parse_with(node::CONFIG_PATH, &loader, &ConfigOptions::default());
-    if parsed.has_errors() {
-        let diagnostics = parsed
-            .errors()
-            .map(|d| d.to_string())
-            .collect::<Vec<_>>()
-            .join("\n");
-        return Err(SimError::Config {
-            node: node.into(),
-            diagnostics,
-        });
-    }
-    Ok(())
-}
-
-fn hosts(scenario: &Scenario) -> Result<Vec<Host>, SimError> {
-    let mut hosts = Vec::new();
-    for (h, n) in scenario.node.iter().enumerate() {
-        check_config(&n.name, &n.config)?;
-        let link_local = |i: usize| Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, i as u16, h as u16 + 1);
-        let mut ifaces = vec![Iface {
-            name: "eth0".into(),
-            segment: DEFAULT_SEGMENT.into(),
-            v4: v4(&n.name, &n.addr)?,
-            v6_link_local: link_local(0),
-            v6: v6(&n.name, &n.addr6)?,
-            up: true,
-        }];
-        for (k, i) in n.ifaces.iter().enumerate() {
-            ifaces.push(Iface {
-                name: i.name.clone(),
-                segment: i.segment.clone(),
-                v4: v4(&n.name, &i.addr)?,
-                v6_link_local: link_local(k + 1),
-                v6: v6(&n.name, &i.addr6)?,
-                up: true,
-            });
-        }
-        hosts.push(Host {
-            name: n.name.clone(),
-            number: u8::try_from(h + 1).unwrap_or(u8::MAX),
-            ifaces,
-            config: n.config.clone(),
-            wanted: n.started,
-            running: false,
-            frozen: false,
-            orders: Default::default(),
-            wake: Rc::new(Notify::new()),
-            addresses: Default::default(),
-            blocked: Default::default(),
-            script_results: Default::default(),
-            files: Default::default(),
-            states: Default::default(),
-        });
-    }
-    Ok(hosts)
-}
-
-fn clients(scenario: &Scenario) -> Result<Vec<Client>, SimError> {
-    scenario
-        .client
-        .iter()
-        .map(|c| {
-            let target = c
-                .probe
-                .parse::<IpAddr>()
-                .or_else(|_| c.probe.parse::<SocketAddr>().map(|s| s.ip()))
-                .map_err(|_| SimError::Client {
-                    client: c.name.clone(),
-                    problem: format!("probe {:?} is not an address or address:port", c.probe),
-                })?;
-            Ok(Client {
-                name: c.name.clone(),
-                segment: c.segment.clone().unwrap_or_else(|| DEFAULT_SEGMENT.into()),
-                target,
-                target_text: c.probe.clone(),
-                every: c.every.0.max(TICK),
-                cache: Default::default(),
-                last: None,
-            })
-        })
-        .collect()
-}
-
-/// What the invariant checker must know of every instance in the scenario.
-fn instance_infos(hosts: &[Host]) -> Vec<InstanceInfo> {
-    let mut out = Vec::new();
-    for h in hosts {
-        let parsed = config::parse_str(&h.config);
-        for inst in &parsed.model.instances {
-            let Some(iface) = inst.interface.as_deref() else {
-                continue;
-            };
-            let Some(segment) = h.iface(iface).map(|i| i.segment.clone()) else {
-                continue;
-            };
-            out.push(InstanceInfo {
-                node: h.name.clone(),
-                instance: inst.name.clone(),
-                vrid: inst.virtual_router_id,
-                v6: inst.family == vigil_core::config::model::vrrp::Family::Inet6,
-                interval: inst.advert_int(),
-                segment,
-                vips: inst
-                    .virtual_ipaddress
-                    .iter()
-                    .chain(&inst.virtual_ipaddress_excluded)
-                    .map(|a| a.addr)
-                    .collect(),
-            });
-        }
-    }
-    out
-}
+pub(crate) const TICK: Duration = Duration::from_millis(1);
 
 /// Runs a scenario to its end and judges it.
 pub fn run(scenario: &Scenario, opts: &Options) -> Result<Report, SimError> {
@@ -401,210 +252,4 @@ pub fn run(scenario: &Scenario, opts: &Options) -> Result<Report, SimError> {
         failed,
         pcap,
     })
-}
-
-fn at(d: Duration) -> Instant {
-    Instant::ZERO + d
-}
-
-/// Applies one scenario step at `t`.
-fn apply(
-    sim: &mut turmoil::Sim,
-    world: &Rc<RefCell<World>>,
-    nodes: &[String],
-    everyone: &[String],
-    t: Duration,
-    action: &Action,
-    plant: &mut Plant,
-) {
-    let mut w = world.borrow_mut();
-    let index = |name: &str| nodes.iter().position(|n| n == name);
-    let (host, text) = describe(action);
-    w.log(at(t), &host, What::Step { action: text });
-    let order = |w: &mut World, i: usize, o: Order| {
-        w.hosts[i].orders.push_back(o);
-        w.hosts[i].wake.notify_one();
-    };
-    match action {
-        Action::Crash(n) => {
-            if let Some(i) = index(n) {
-                sim.crash(n.as_str());
-                node::crashed(&mut w, i, at(t));
-                w.hosts[i].wanted = false;
-            }
-        }
-        Action::Stop(n) => {
-            if let Some(i) = index(n).filter(|&i| w.hosts[i].running) {
-                order(&mut w, i, Order::Shutdown { restart: false });
-            }
-        }
-        Action::Restart(n) => {
-            if let Some(i) = index(n) {
-                if w.hosts[i].running {
-                    order(&mut w, i, Order::Shutdown { restart: true });
-                } else {
-                    start(sim, &mut w, i, n);
-                }
-            }
-        }
-        Action::Start(n) => {
-            if let Some(i) = index(n).filter(|&i| !w.hosts[i].running) {
-                start(sim, &mut w, i, n);
-            }
-        }
-        Action::Freeze(n) | Action::Thaw(n) => {
-            if let Some(i) = index(n) {
-                w.hosts[i].frozen = matches!(action, Action::Freeze(_));
-                w.hosts[i].wake.notify_one();
-            }
-            w.topology.apply(action, everyone);
-        }
-        Action::Partition(_) | Action::PartitionOneway(_) | Action::Heal => {
-            if plant.bug == Some(PlantedBug::IgnoreAdvertsAfterHeal) && *action == Action::Heal {
-                let cut = w.topology.cut.iter();
-                let between_nodes = cut.filter(|(a, b)| nodes.contains(a) && nodes.contains(b));
-                plant.deaf.extend(between_nodes.cloned());
-            }
-            w.topology.apply(action, everyone);
-            for a in nodes {
-                for b in nodes.iter().filter(|b| *b != a) {
-                    let deaf = plant.deaf.contains(&(a.clone(), b.clone()));
-                    if w.topology.reaches(a, b) && !deaf {
-                        sim.repair_oneway(a.as_str(), b.as_str());
-                    } else {
-                        sim.partition_oneway(a.as_str(), b.as_str());
-                    }
-                }
-            }
-        }
-        Action::LinkDown(target) | Action::LinkUp(target) => {
-            let up = matches!(action, Action::LinkUp(_));
-            if let Some(i) = index(target.node()) {
-                if let Some(f) = w.hosts[i]
-                    .ifaces
-                    .iter_mut()
-                    .find(|f| f.name == target.iface())
-                {
-                    f.up = up;
-                }
-                if w.hosts[i].running {
-                    order(
-                        &mut w,
-                        i,
-                        Order::LinkChanged {
-                            iface: target.iface().to_string(),
-                            up,
-                        },
-                    );
-                }
-            }
-        }
-        Action::Script(s) => {
-            if let Some(i) = index(&s.node) {
-                w.hosts[i].script_results.insert(s.name.clone(), s.result);
-            }
-        }
-        Action::Touch(f) | Action::Remove(f) => {
-            if let Some(i) = index(&f.node) {
-                if matches!(action, Action::Touch(_)) {
-                    w.hosts[i].files.entry(f.path.clone()).or_default();
-                } else {
-                    w.hosts[i].files.remove(&f.path);
-                }
-                order(
-                    &mut w,
-                    i,
-                    Order::FileChanged {
-                        path: f.path.clone(),
-                    },
-                );
-            }
-        }
-        Action::Write(f) => {
-            if let Some(i) = index(&f.node) {
-                w.hosts[i].files.insert(f.path.clone(), f.value.clone());
-                order(
-                    &mut w,
-                    i,
-                    Order::FileChanged {
-                        path: f.path.clone(),
-                    },
-                );
-            }
-        }
-        Action::Reload(r) => {
-            if let Some(i) = index(&r.node) {
-                w.hosts[i].config = r.config.clone();
-                if w.hosts[i].running {
-                    order(&mut w, i, Order::Reload);
-                }
-            }
-        }
-        // Refused before the run starts.
-        Action::ServerDown(_) | Action::ServerUp(_) => {}
-    }
-}
-
-/// Starts a node's vigil process: a crashed turmoil host is brought back.
-fn start(sim: &mut turmoil::Sim, w: &mut World, i: usize, name: &str) {
-    w.hosts[i].wanted = true;
-    if sim.is_host_running(name) {
-        w.hosts[i].wake.notify_one();
-    } else {
-        sim.bounce(name);
-    }
-}
-
-/// The host a step is about and how the timeline shows it.
-fn describe(action: &Action) -> (String, String) {
-    let run = "-".to_string();
-    match action {
-        Action::Crash(n) => (n.clone(), "crash".into()),
-        Action::Stop(n) => (n.clone(), "stop".into()),
-        Action::Start(n) => (n.clone(), "start".into()),
-        Action::Restart(n) => (n.clone(), "restart".into()),
-        Action::Freeze(n) => (n.clone(), "freeze".into()),
-        Action::Thaw(n) => (n.clone(), "thaw".into()),
-        Action::Partition(groups) => {
-            let g: Vec<String> = groups
-                .iter()
-                .map(|g| format!("[{}]", g.join(" ")))
-                .collect();
-            (run, format!("partition {}", g.join(" | ")))
-        }
-        Action::PartitionOneway(o) => (run, format!("partition {} -> {} (one way)", o.from, o.to)),
-        Action::Heal => (run, "heal".into()),
-        Action::LinkDown(t) => (t.node().into(), format!("link down {}", t.iface())),
-        Action::LinkUp(t) => (t.node().into(), format!("link up {}", t.iface())),
-        Action::Script(s) => (
-            s.node.clone(),
-            format!("script {} exits {}", s.name, s.result),
-        ),
-        Action::Touch(f) => (f.node.clone(), format!("touch {}", f.path)),
-        Action::Remove(f) => (f.node.clone(), format!("remove {}", f.path)),
-        Action::Write(f) => (f.node.clone(), format!("write {} = {:?}", f.path, f.value)),
-        Action::ServerDown(s) => (s.clone(), "server down".into()),
-        Action::ServerUp(s) => (s.clone(), "server up".into()),
-        Action::Reload(r) => (r.node.clone(), "reload".into()),
-    }
-}
-
-/// One probe of client `c` at `t`; logged when the answer changes.
-fn probe(world: &Rc<RefCell<World>>, c: usize, t: Duration) {
-    let mut w = world.borrow_mut();
-    let answer = w.probe(c);
-    let client = &mut w.clients[c];
-    if client.last.as_ref() == Some(&answer) {
-        return;
-    }
-    client.last = Some(answer.clone());
-    let (name, target) = (client.name.clone(), client.target_text.clone());
-    w.log(
-        at(t),
-        &name,
-        What::Probe {
-            target,
-            answered_by: answer,
-        },
-    );
 }

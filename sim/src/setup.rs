@@ -1,0 +1,164 @@
+//! From a scenario to the simulated world: hosts with their interfaces,
+//! clients, and what the invariant checker must know of each instance.
+
+use crate::node;
+use crate::world::{Client, Host, Iface};
+use crate::{SimError, TICK};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::rc::Rc;
+use tokio::sync::Notify;
+use vigil_core::config::{self, MemoryLoader, Options as ConfigOptions};
+use vigil_core::scenario::Scenario;
+use vigil_core::scenario::expect::InstanceInfo;
+use vigil_core::scenario::format::DEFAULT_SEGMENT;
+
+fn parse_cidr(text: &str) -> Option<(IpAddr, u8)> {
+    let (addr, prefix) = text.split_once('/').unwrap_or((text, ""));
+    let addr: IpAddr = addr.trim().parse().ok()?;
+    let max = if addr.is_ipv4() { 32 } else { 128 };
+    let prefix = if prefix.is_empty() {
+        max
+    } else {
+        prefix.trim().parse().ok().filter(|p| *p <= max)?
+    };
+    Some((addr, prefix))
+}
+
+fn v4(node: &str, text: &str) -> Result<Ipv4Addr, SimError> {
+    match parse_cidr(text) {
+        Some((IpAddr::V4(a), _)) => Ok(a),
+        _ => Err(SimError::Node {
+            node: node.into(),
+            problem: format!("{text:?} is not an IPv4 address/prefix"),
+        }),
+    }
+}
+
+fn v6(node: &str, text: &Option<String>) -> Result<Option<Ipv6Addr>, SimError> {
+    match text.as_deref().map(parse_cidr) {
+        None => Ok(None),
+        Some(Some((IpAddr::V6(a), _))) => Ok(Some(a)),
+        Some(_) => Err(SimError::Node {
+            node: node.into(),
+            problem: format!("{text:?} is not an IPv6 address/prefix"),
+        }),
+    }
+}
+
+/// Checks a node's config text the way the node will read it.
+pub(crate) fn check_config(node: &str, text: &str) -> Result<(), SimError> {
+    let loader = MemoryLoader::new().with(node::CONFIG_PATH, text);
+    let parsed = config::parse_with(node::CONFIG_PATH, &loader, &ConfigOptions::default());
+    if parsed.has_errors() {
+        let diagnostics = parsed
+            .errors()
+            .map(|d| d.to_string())
+            .collect::<Vec<_>>()
+            .join("\n");
+        return Err(SimError::Config {
+            node: node.into(),
+            diagnostics,
+        });
+    }
+    Ok(())
+}
+
+pub(crate) fn hosts(scenario: &Scenario) -> Result<Vec<Host>, SimError> {
+    let mut hosts = Vec::new();
+    for (h, n) in scenario.node.iter().enumerate() {
+        check_config(&n.name, &n.config)?;
+        let link_local = |i: usize| Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, i as u16, h as u16 + 1);
+        let mut ifaces = vec![Iface {
+            name: "eth0".into(),
+            segment: DEFAULT_SEGMENT.into(),
+            v4: v4(&n.name, &n.addr)?,
+            v6_link_local: link_local(0),
+            v6: v6(&n.name, &n.addr6)?,
+            up: true,
+        }];
+        for (k, i) in n.ifaces.iter().enumerate() {
+            ifaces.push(Iface {
+                name: i.name.clone(),
+                segment: i.segment.clone(),
+                v4: v4(&n.name, &i.addr)?,
+                v6_link_local: link_local(k + 1),
+                v6: v6(&n.name, &i.addr6)?,
+                up: true,
+            });
+        }
+        hosts.push(Host {
+            name: n.name.clone(),
+            number: u8::try_from(h + 1).unwrap_or(u8::MAX),
+            ifaces,
+            config: n.config.clone(),
+            wanted: n.started,
+            running: false,
+            frozen: false,
+            orders: Default::default(),
+            wake: Rc::new(Notify::new()),
+            addresses: Default::default(),
+            blocked: Default::default(),
+            script_results: Default::default(),
+            files: Default::default(),
+            states: Default::default(),
+        });
+    }
+    Ok(hosts)
+}
+
+pub(crate) fn clients(scenario: &Scenario) -> Result<Vec<Client>, SimError> {
+    scenario
+        .client
+        .iter()
+        .map(|c| {
+            let target = c
+                .probe
+                .parse::<IpAddr>()
+                .or_else(|_| c.probe.parse::<SocketAddr>().map(|s| s.ip()))
+                .map_err(|_| SimError::Client {
+                    client: c.name.clone(),
+                    problem: format!("probe {:?} is not an address or address:port", c.probe),
+                })?;
+            Ok(Client {
+                name: c.name.clone(),
+                segment: c.segment.clone().unwrap_or_else(|| DEFAULT_SEGMENT.into()),
+                target,
+                target_text: c.probe.clone(),
+                every: c.every.0.max(TICK),
+                cache: Default::default(),
+                last: None,
+            })
+        })
+        .collect()
+}
+
+/// What the invariant checker must know of every instance in the scenario.
+pub(crate) fn instance_infos(hosts: &[Host]) -> Vec<InstanceInfo> {
+    let mut out = Vec::new();
+    for h in hosts {
+        let parsed = config::parse_str(&h.config);
+        for inst in &parsed.model.instances {
+            let Some(iface) = inst.interface.as_deref() else {
+                continue;
+            };
+            let Some(segment) = h.iface(iface).map(|i| i.segment.clone()) else {
+                continue;
+            };
+            out.push(InstanceInfo {
+                node: h.name.clone(),
+                instance: inst.name.clone(),
+                vrid: inst.virtual_router_id,
+                v6: inst.family == vigil_core::config::model::vrrp::Family::Inet6,
+                interval: inst.advert_int(),
+                segment,
+                vips: inst
+                    .virtual_ipaddress
+                    .iter()
+                    .chain(&inst.virtual_ipaddress_excluded)
+                    .map(|a| a.addr)
+                    .collect(),
+            });
+        }
+    }
+    out
+}
