@@ -4,8 +4,8 @@
 //! Every node is a turmoil host running the core's Router on the simulated
 //! clock ([`node`]); [`world`] models what turmoil does not: the addresses each
 //! host holds, interfaces on segments, the clients' neighbour caches.
-//! [`setup`] builds that world from the scenario, [`run`] drives turmoil and
-//! applies the [`steps`] at their times, [`explore`] adds random faults. No
+//! `setup` builds that world from the scenario, [`run`] drives turmoil and
+//! applies the `steps` at their times, [`explore`] adds random faults. No
 //! wall clock and no randomness but the seeded one, so the same file and seed
 //! give the same bytes.
 
