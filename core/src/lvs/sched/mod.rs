@@ -24,6 +24,9 @@ mod twos;
 mod wlc;
 mod wrr;
 
+#[cfg(test)]
+mod tests;
+
 pub use locality::DEFAULT_EXPIRATION;
 pub use mh::{DEFAULT_TAB_INDEX as MH_DEFAULT_TAB_INDEX, PRIMES as MH_PRIMES};
 
