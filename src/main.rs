@@ -1,6 +1,7 @@
 //! The `vigil` command line: wires the core and the drivers into subcommands.
 
 mod pcap_check;
+mod sched_cmd;
 mod sim_cmd;
 
 use clap::{Parser, Subcommand};
@@ -17,6 +18,8 @@ struct Cli {
 enum Command {
     /// Replay a scenario in simulated time and print its timeline.
     Sim(sim_cmd::Args),
+    /// Show which real server each connection gets under an IPVS scheduler.
+    Sched(sched_cmd::Args),
     /// Work with packet captures.
     Pcap {
         #[command(subcommand)]
@@ -34,6 +37,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Sim(args) => sim_cmd::run(&args),
+        Command::Sched(args) => sched_cmd::run(&args),
         Command::Pcap {
             command: PcapCommand::Check(args),
         } => pcap_check::run(&args),

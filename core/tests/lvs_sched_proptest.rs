@@ -47,9 +47,8 @@ fn op() -> impl Strategy<Value = Op> {
         }),
         (n.clone(), w, thr).prop_map(|(n, weight, (u, l))| Op::Edit { n, weight, u, l }),
         n.clone().prop_map(|n| Op::Del { n }),
-        (any::<u32>(), any::<u16>(), 0u64..200_000).prop_map(|(src, sport, secs)| {
-            Op::Connect { src, sport, secs }
-        }),
+        (any::<u32>(), any::<u16>(), 0u64..200_000)
+            .prop_map(|(src, sport, secs)| { Op::Connect { src, sport, secs } }),
         (n.clone(), any::<bool>()).prop_map(|(n, active)| Op::Close { n, active }),
         (n, any::<bool>()).prop_map(|(n, active)| Op::Open { n, active }),
     ]

@@ -90,13 +90,14 @@ impl Lblcr {
             let least = set_min(&members, acc);
             // A set of several that has not changed for the expiration
             // time drops its most loaded member.
-            if en.set.len() > 1 && now > en.lastmod + expiration {
-                if let Some(m) = set_max(&members, acc) {
-                    let key = members[m].dest.key();
-                    if let Some(i) = en.set.iter().position(|k| *k == key) {
-                        en.set.remove(i);
-                        en.lastmod = now;
-                    }
+            if en.set.len() > 1
+                && now > en.lastmod + expiration
+                && let Some(m) = set_max(&members, acc)
+            {
+                let key = members[m].dest.key();
+                if let Some(i) = en.set.iter().position(|k| *k == key) {
+                    en.set.remove(i);
+                    en.lastmod = now;
                 }
             }
             if let Some(pos) = least

@@ -11,7 +11,9 @@ use crate::lvs::hash::{HsipKey, fold_addr, hsiphash_u32};
 use std::net::IpAddr;
 
 /// The table sizes `CONFIG_IP_VS_MH_TAB_INDEX` (8..=17) selects.
-pub const PRIMES: [u32; 10] = [251, 509, 1021, 2039, 4093, 8191, 16381, 32749, 65521, 131071];
+pub const PRIMES: [u32; 10] = [
+    251, 509, 1021, 2039, 4093, 8191, 16381, 32749, 65521, 131071,
+];
 
 /// `CONFIG_IP_VS_MH_TAB_INDEX`'s default: 12, a table of 4093.
 pub const DEFAULT_TAB_INDEX: u8 = 12;

@@ -20,7 +20,8 @@ pub fn schedule(dests: &[Dest]) -> Option<usize> {
         let better = match least {
             None => true,
             Some((l, loh)) => {
-                i64::from(loh) * i64::from(d.weight()) > i64::from(doh) * i64::from(dests[l].weight())
+                i64::from(loh) * i64::from(d.weight())
+                    > i64::from(doh) * i64::from(dests[l].weight())
             }
         };
         if better {

@@ -120,7 +120,10 @@ mod list {
             Err(LvsError::ThresholdOrder { .. })
         ));
         let heavy = DestSpec::new(key('B'), u32::MAX);
-        assert_eq!(s.add_dest(&heavy), Err(LvsError::WeightOutOfRange(u32::MAX)));
+        assert_eq!(
+            s.add_dest(&heavy),
+            Err(LvsError::WeightOutOfRange(u32::MAX))
+        );
     }
 
     #[test]
@@ -350,12 +353,21 @@ mod twos {
         // Weights A1 B2 C1 (total 4): draw 0 lands on A, draw 3 on B
         // (3 − 1 = 2, 2 − 2 = 0). Both idle: A stays (2·0 > 1·0 is false).
         let d = dests(0);
-        assert_eq!(super::super::twos::pick(&d, Accounting::Classic, 0, 3), Some(0));
+        assert_eq!(
+            super::super::twos::pick(&d, Accounting::Classic, 0, 3),
+            Some(0)
+        );
         // A busy: 2·256 > 1·0, so B.
         let d = dests(1);
-        assert_eq!(super::super::twos::pick(&d, Accounting::Classic, 0, 3), Some(1));
+        assert_eq!(
+            super::super::twos::pick(&d, Accounting::Classic, 0, 3),
+            Some(1)
+        );
         // Draw 4 (the top, included) lands on C.
-        assert_eq!(super::super::twos::pick(&d, Accounting::Classic, 4, 4), Some(2));
+        assert_eq!(
+            super::super::twos::pick(&d, Accounting::Classic, 4, 4),
+            Some(2)
+        );
     }
 
     #[test]
@@ -397,7 +409,10 @@ mod hashing {
         // List B(2) A(1): buckets B B A B B A …
         let s = svc(Algorithm::Sh, &[('A', 1), ('B', 2)]);
         let t = s.table().unwrap();
-        assert_eq!(&t[..6], &[Some(0), Some(0), Some(1), Some(0), Some(0), Some(1)]);
+        assert_eq!(
+            &t[..6],
+            &[Some(0), Some(0), Some(1), Some(0), Some(0), Some(1)]
+        );
         assert_eq!(t[255], Some(0));
     }
 

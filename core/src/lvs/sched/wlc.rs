@@ -24,7 +24,8 @@ pub(crate) fn weighted_least(dests: &[Dest], overhead: impl Fn(&Dest) -> i32) ->
             continue;
         }
         let doh = overhead(d);
-        if i64::from(loh) * i64::from(d.weight()) > i64::from(doh) * i64::from(dests[least].weight())
+        if i64::from(loh) * i64::from(d.weight())
+            > i64::from(doh) * i64::from(dests[least].weight())
         {
             least = i;
             loh = doh;
