@@ -56,6 +56,7 @@ impl Wrr {
         let mut stop: Option<usize> = None;
         let mut last_pass = false;
         let mut restarted = false;
+        let mut usable_max: Option<i32> = None;
         loop {
             for (i, d) in dests.iter().enumerate().skip(from) {
                 if !d.overloaded() && d.weight() >= self.cw {
@@ -68,6 +69,15 @@ impl Wrr {
                 }
             }
             from = 0;
+            // Passes whose bar is above every usable weight find nobody and,
+            // with the bar above the step, can neither restart nor stop:
+            // jump over them. The kernel walks each one, so its time grows
+            // with max weight / gcd; the outcome is the same.
+            let top = *usable_max.get_or_insert_with(|| max_usable_weight(dests));
+            let floor = top.max(self.di);
+            if self.cw > floor {
+                self.cw -= (self.cw - floor - 1) / self.di * self.di;
+            }
             self.cw -= self.di;
             if self.cw <= 0 {
                 self.cw = self.mw;
@@ -99,6 +109,15 @@ fn gcd_weight(dests: &[Dest]) -> i32 {
     if g > 0 { g } else { 1 }
 }
 
+/// The largest weight a walk could pick: of destinations not overloaded.
+fn max_usable_weight(dests: &[Dest]) -> i32 {
+    dests
+        .iter()
+        .filter(|d| !d.overloaded())
+        .map(Dest::weight)
+        .fold(0, i32::max)
+}
+
 /// `ip_vs_wrr_max_weight`.
 fn max_weight(dests: &[Dest]) -> i32 {
     dests.iter().map(Dest::weight).fold(0, i32::max)
@@ -110,4 +129,99 @@ pub(crate) fn gcd(a: i32, b: i32) -> i32 {
         (a, b) = (b, a % b);
     }
     i32::try_from(a).unwrap_or(i32::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lvs::dest::{Accounting, DestKey, DestSpec};
+    use proptest::prelude::*;
+    use std::net::Ipv4Addr;
+
+    /// `ip_vs_wrr_schedule` walked pass by pass, with no shortcut.
+    fn schedule_every_pass(m: &mut Wrr, dests: &[Dest]) -> Option<usize> {
+        if m.mw == 0 {
+            return None;
+        }
+        let last = m.cl;
+        let mut from = last.map_or(0, |c| c + 1);
+        let (mut stop, mut last_pass, mut restarted) = (None, false, false);
+        loop {
+            for (i, d) in dests.iter().enumerate().skip(from) {
+                if !d.overloaded() && d.weight() >= m.cw {
+                    m.cl = Some(i);
+                    return Some(i);
+                }
+                if stop == Some(i) {
+                    m.cl = Some(i);
+                    return None;
+                }
+            }
+            from = 0;
+            m.cw -= m.di;
+            if m.cw <= 0 {
+                m.cw = m.mw;
+                if last_pass || last.is_none() {
+                    m.cl = None;
+                    return None;
+                }
+                restarted = true;
+            }
+            last_pass = m.cw <= m.di;
+            if last_pass && restarted && last.is_some() {
+                stop = last;
+            }
+        }
+    }
+
+    fn dests(spec: &[(u32, bool)]) -> Vec<Dest> {
+        spec.iter()
+            .enumerate()
+            .map(|(i, &(w, over))| {
+                let key = DestKey::new(Ipv4Addr::new(10, 0, 0, i as u8 + 1).into(), 80);
+                let mut d = Dest::new(key);
+                let mut s = DestSpec::new(key, w);
+                if over {
+                    s.u_threshold = 1;
+                }
+                d.update(&s, true, Accounting::Classic);
+                if over {
+                    d.bind(true, Accounting::Classic);
+                }
+                d
+            })
+            .collect()
+    }
+
+    proptest! {
+        #[test]
+        fn skipping_empty_passes_changes_no_pick_and_no_state(
+            spec in prop::collection::vec((prop_oneof![0u32..5, 0u32..300], any::<bool>()), 1..6),
+            cw in 0i32..300,
+            cl in prop::option::of(0usize..6),
+            picks in 1usize..40,
+        ) {
+            let d = dests(&spec);
+            let mut fast = Wrr::new(&d);
+            fast.cw = cw.min(fast.mw);
+            fast.cl = cl.filter(|&c| c < d.len());
+            let mut slow = fast.clone();
+            for _ in 0..picks {
+                let a = fast.schedule(&d);
+                let b = schedule_every_pass(&mut slow, &d);
+                prop_assert_eq!(a, b);
+                prop_assert_eq!((fast.cl, fast.cw), (slow.cl, slow.cw));
+            }
+        }
+    }
+
+    #[test]
+    fn a_huge_weight_does_not_make_a_pick_walk_every_pass() {
+        // Max weight 2^31 − 1, overloaded; the kernel would walk about 2^31
+        // passes to reach bar 1 for the other destination.
+        let d = dests(&[(i32::MAX as u32, true), (1, false)]);
+        let mut m = Wrr::new(&d);
+        assert_eq!(m.schedule(&d), Some(1));
+        assert_eq!(m.schedule(&d), Some(1));
+    }
 }
