@@ -4,6 +4,7 @@
 
 pub mod dest;
 pub mod hash;
+pub mod ipvs;
 pub mod sched;
 
 pub use dest::{Accounting, Dest, DestKey, DestSpec};

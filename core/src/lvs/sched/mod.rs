@@ -165,7 +165,9 @@ impl SchedFlags {
 
 /// The transport protocol of the service; sh-port and mh-port only read
 /// ports of TCP, UDP and SCTP packets (`ip_vs_sh_get_port`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
 pub enum Protocol {
     #[default]
     Tcp,
