@@ -10,7 +10,10 @@
 //! connection IPVS did not schedule. Each job used its own VIP so that no
 //! destination came back from the kernel's trash with old connections.
 //!
-//! Format: `job ALGO VIP:PORT FLAGS|- DEST=WEIGHT...`, then one
+//! The last ten jobs add upper/lower thresholds (`ipvsadm -x/-y`), weight 0
+//! and sh/mh fallback.
+//!
+//! Format: `job ALGO VIP:PORT FLAGS|- DEST=WEIGHT[,u=U,l=L]...`, then one
 //! `SRC:PORT DEST|none` line per connection.
 
 use std::net::SocketAddr;
@@ -41,9 +44,18 @@ fn parse() -> Vec<Job> {
             };
             let mut sched = Scheduler::new(algo, flags, Options::default());
             for d in &words[4..] {
-                let (addr, w) = d.split_once('=').expect("DEST=WEIGHT");
+                let (addr, rest) = d.split_once('=').expect("DEST=WEIGHT");
                 let addr: SocketAddr = addr.parse().expect("dest");
-                let spec = DestSpec::new(addr.into(), w.parse().expect("weight"));
+                let mut parts = rest.split(',');
+                let w = parts.next().expect("weight").parse().expect("weight");
+                let mut spec = DestSpec::new(addr.into(), w);
+                for p in parts {
+                    match p.split_once('=') {
+                        Some(("u", v)) => spec.u_threshold = v.parse().expect("u"),
+                        Some(("l", v)) => spec.l_threshold = v.parse().expect("l"),
+                        _ => panic!("bad destination option {p}"),
+                    }
+                }
                 sched.add_dest(&spec).expect("add");
             }
             jobs.push(Job {
@@ -70,7 +82,7 @@ fn parse() -> Vec<Job> {
 #[test]
 fn every_deterministic_scheduler_matches_the_recorded_kernel_choices() {
     let jobs = parse();
-    assert_eq!(jobs.len(), 23);
+    assert_eq!(jobs.len(), 33);
     let mut seen = std::collections::HashSet::new();
     for mut job in jobs {
         seen.insert(job.sched.algorithm());
