@@ -6,6 +6,7 @@ pub mod dest;
 pub mod hash;
 pub mod ipvs;
 pub mod sched;
+pub mod service;
 
 pub use dest::{Accounting, Dest, DestKey, DestSpec};
 pub use sched::{Algorithm, Options, Packet, Protocol, SchedFlags, Scheduler};
