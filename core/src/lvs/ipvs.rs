@@ -10,7 +10,8 @@
 use super::dest::DestKey;
 use super::sched::{Algorithm, Protocol, SchedFlags};
 use serde::{Deserialize, Serialize};
-use std::net::IpAddr;
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 /// What identifies a virtual service in the kernel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -160,6 +161,95 @@ pub enum IpvsOp {
         service: ServiceKey,
         key: DestKey,
     },
+}
+
+impl fmt::Display for ServiceKey {
+    /// As `ipvsadm` names a service: `-t VIP:PORT`, `-u …`, `--sctp-service …`, `-f MARK`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ServiceKey::Addr {
+                protocol,
+                addr,
+                port,
+            } => {
+                let opt = match protocol {
+                    Protocol::Udp => "-u",
+                    Protocol::Sctp => "--sctp-service",
+                    Protocol::Tcp | Protocol::Other => "-t",
+                };
+                write!(f, "{opt} {}", SocketAddr::new(*addr, *port))
+            }
+            ServiceKey::Fwmark { mark, ipv6 } => {
+                write!(f, "-f {mark}{}", if *ipv6 { " -6" } else { "" })
+            }
+        }
+    }
+}
+
+impl fmt::Display for ServiceSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} -s {}", self.key, self.algorithm)?;
+        let names: Vec<&str> = [
+            (SchedFlags::FLAG1, "flag-1"),
+            (SchedFlags::FLAG2, "flag-2"),
+            (SchedFlags::FLAG3, "flag-3"),
+        ]
+        .into_iter()
+        .filter(|(bit, _)| self.flags.contains(*bit))
+        .map(|(_, n)| n)
+        .collect();
+        if !names.is_empty() {
+            write!(f, " -b {}", names.join(","))?;
+        }
+        if let Some(p) = self.persistence {
+            write!(f, " -p {}", p.timeout)?;
+            let v6 = match self.key {
+                ServiceKey::Addr { addr, .. } => addr.is_ipv6(),
+                ServiceKey::Fwmark { ipv6, .. } => ipv6,
+            };
+            if v6 && p.netmask != 128 {
+                write!(f, " -M {}", p.netmask)?;
+            } else if !v6 && p.netmask != u32::MAX {
+                write!(f, " -M {}", Ipv4Addr::from(p.netmask))?;
+            }
+        }
+        if self.one_packet {
+            f.write_str(" -o")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for DestEntry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let method = match self.forward {
+            Forward::Nat => "-m",
+            Forward::Dr => "-g",
+            Forward::Tun => "-i",
+        };
+        write!(f, "-r {} {method} -w {}", self.key, self.weight)?;
+        if self.u_threshold != 0 {
+            write!(f, " -x {}", self.u_threshold)?;
+        }
+        if self.l_threshold != 0 {
+            write!(f, " -y {}", self.l_threshold)?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for IpvsOp {
+    /// The `ipvsadm` arguments that make the change.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            IpvsOp::AddService(s) => write!(f, "-A {s}"),
+            IpvsOp::EditService(s) => write!(f, "-E {s}"),
+            IpvsOp::DelService(k) => write!(f, "-D {k}"),
+            IpvsOp::AddDest { service, dest } => write!(f, "-a {service} {dest}"),
+            IpvsOp::EditDest { service, dest } => write!(f, "-e {service} {dest}"),
+            IpvsOp::DelDest { service, key } => write!(f, "-d {service} -r {key}"),
+        }
+    }
 }
 
 /// What the kernel refuses (EEXIST, ENOENT/ESRCH).

@@ -9,7 +9,9 @@
 //! `update_quorum_state`, `update_svr_wgt`, `clear_service_vs`.
 
 use super::dest::DestKey;
-use super::ipvs::{DestEntry, Forward, Persistence, ServiceEntry, ServiceKey, ServiceSpec};
+use super::ipvs::{
+    DestEntry, Forward, IpvsState, Persistence, ServiceEntry, ServiceKey, ServiceSpec,
+};
 use super::sched::{Algorithm, Protocol, SchedFlags};
 use crate::config::model::lvs::{
     LvsMethod, Protocol as CfgProtocol, VirtualServer, VirtualServerGroup, VsKey, VsgEntry,
@@ -125,9 +127,17 @@ impl VirtualService {
             timeout: vs.persistence_timeout,
             netmask: granularity(vs.persistence_granularity.as_deref(), ipv6),
         });
+        // check_data.c: a real server listed twice keeps its first block.
+        let mut seen: Vec<DestKey> = Vec::new();
         let real_servers = vs
             .real_servers
             .iter()
+            .filter(|rs| {
+                let key = DestKey::new(rs.ip, rs.port);
+                let first = !seen.contains(&key);
+                seen.push(key);
+                first
+            })
             .map(|rs| RealServer {
                 key: DestKey::new(rs.ip, rs.port),
                 effective_weight: i64::from(rs.weight),
@@ -329,6 +339,24 @@ impl VirtualService {
             })
             .collect()
     }
+}
+
+/// The whole table a set of virtual servers wants. A service key claimed by
+/// an earlier virtual server is not claimed again (the kernel would refuse
+/// the second `ipvsadm -A` with EEXIST); those keys are returned too.
+pub fn desired_table(services: &[VirtualService]) -> (IpvsState, Vec<ServiceKey>) {
+    let mut table = IpvsState::default();
+    let mut dup = Vec::new();
+    for s in services {
+        for e in s.desired() {
+            if table.service(e.spec.key).is_some() {
+                dup.push(e.spec.key);
+            } else {
+                table.services.push(e);
+            }
+        }
+    }
+    (table, dup)
 }
 
 fn forward(m: LvsMethod) -> Forward {
