@@ -144,3 +144,91 @@ impl<E: Entry> Cache<E> {
         self.rover = j;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::net::Ipv4Addr;
+
+    #[derive(Clone, Debug, PartialEq)]
+    struct E {
+        addr: IpAddr,
+        lastuse: Instant,
+    }
+
+    impl Entry for E {
+        fn addr(&self) -> IpAddr {
+            self.addr
+        }
+        fn lastuse(&self) -> Instant {
+            self.lastuse
+        }
+    }
+
+    /// Every tick, one by one, as the kernel's timer fires them.
+    fn run_every_tick(c: &mut Cache<E>, now: Instant) {
+        while c.next_tick <= now {
+            let t = c.next_tick;
+            c.check_expire(t);
+            c.next_tick = t + CHECK_EXPIRE_INTERVAL;
+        }
+    }
+
+    fn state(c: &Cache<E>) -> (Vec<Vec<E>>, i32, usize, i32, Instant) {
+        (
+            c.buckets.clone(),
+            c.entries,
+            c.rover,
+            c.counter,
+            c.next_tick,
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn skipping_idle_ticks_leaves_the_same_cache(
+            steps in prop::collection::vec((0u64..100_000, prop::option::of(0u8..20)), 1..30),
+            expiration_min in 1u64..3000,
+        ) {
+            let mut fast: Cache<E> = Cache::new(Instant::ZERO);
+            fast.expiration = Duration::from_secs(expiration_min * 60);
+            let mut slow = fast.clone();
+            let mut now = Instant::ZERO;
+            for (secs, touch) in steps {
+                now = now + Duration::from_secs(secs);
+                fast.run_timers(now);
+                run_every_tick(&mut slow, now);
+                prop_assert_eq!(state(&fast), state(&slow));
+                if let Some(n) = touch {
+                    let addr = IpAddr::V4(Ipv4Addr::new(10, 0, 0, n));
+                    for c in [&mut fast, &mut slow] {
+                        match c.get_mut(addr) {
+                            Some(e) => e.lastuse = now,
+                            None => c.insert(E { addr, lastuse: now }),
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn full_checks_run_every_thirty_ticks_from_the_start() {
+        let mut c: Cache<E> = Cache::new(Instant::ZERO);
+        c.expiration = Duration::from_secs(60);
+        let addr = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1));
+        c.insert(E {
+            addr,
+            lastuse: Instant::ZERO,
+        });
+        // Idle for far longer than the expiration, but the first full
+        // check is the 30th tick.
+        c.run_timers(Instant::ZERO + Duration::from_secs(29 * 60));
+        assert_eq!(c.len(), 1);
+        c.run_timers(Instant::ZERO + Duration::from_secs(30 * 60));
+        assert_eq!(c.len(), 0);
+    }
+}
