@@ -4,6 +4,7 @@ mod check;
 mod fs_loader;
 mod pcap_check;
 mod pcap_expect;
+mod sched_cmd;
 mod sim_cmd;
 
 use clap::{Parser, Subcommand};
@@ -22,6 +23,8 @@ enum Command {
     Sim(sim_cmd::Args),
     /// Check a keepalived.conf, like `keepalived -t`.
     Check(check::Args),
+    /// Show which real server each connection gets under an IPVS scheduler.
+    Sched(sched_cmd::Args),
     /// Work with packet captures.
     Pcap {
         #[command(subcommand)]
@@ -40,6 +43,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Sim(args) => sim_cmd::run(&args),
         Command::Check(args) => check::run(&args),
+        Command::Sched(args) => sched_cmd::run(&args),
         Command::Pcap {
             command: PcapCommand::Check(args),
         } => pcap_check::run(&args),

@@ -7,6 +7,7 @@
 
 pub mod config;
 pub mod frame;
+pub mod lvs;
 pub mod scenario;
 pub mod time;
 pub mod vrrp;
