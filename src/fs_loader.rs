@@ -35,7 +35,7 @@ impl Loader for FsLoader {
             let mut found = if glob::has_magic(&alt) {
                 walk(&alt)
             } else {
-                let literal = unescape(&alt);
+                let literal = glob::unescape(&alt);
                 vec![literal]
             };
             found.retain_mut(|p| match Path::new(p).metadata() {
@@ -82,7 +82,7 @@ fn walk(pattern: &str) -> Vec<String> {
                 names.sort();
                 next.extend(names.into_iter().map(|n| child(base, &n)));
             } else {
-                let p = child(base, &unescape(comp));
+                let p = child(base, &glob::unescape(comp));
                 if Path::new(&p).exists() {
                     next.push(p);
                 }
@@ -101,21 +101,6 @@ fn child(base: &str, name: &str) -> String {
     } else {
         format!("{base}/{name}")
     }
-}
-
-fn unescape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut chars = s.chars();
-    while let Some(c) = chars.next() {
-        if c == '\\' {
-            if let Some(n) = chars.next() {
-                out.push(n);
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 #[cfg(test)]

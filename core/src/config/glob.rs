@@ -4,6 +4,22 @@
 //!
 //! Loaders use these so every driver expands an include the same way.
 
+/// A glob pattern's literal text: `\x` stands for `x`.
+pub fn unescape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            if let Some(n) = chars.next() {
+                out.push(n);
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// True if `pattern` has a wildcard or brace, i.e. needs a directory listing
 /// rather than a plain existence check.
 pub fn has_magic(pattern: &str) -> bool {

@@ -96,7 +96,7 @@ impl Loader for MemoryLoader {
         for alt in glob::expand_braces(pattern) {
             let alt = normalize_path(&alt);
             if !glob::has_magic(&alt) {
-                let literal = unescape(&alt);
+                let literal = glob::unescape(&alt);
                 if self.files.contains_key(&literal) {
                     out.push(literal);
                 }
@@ -124,21 +124,6 @@ impl Loader for MemoryLoader {
             .next()
             .is_some_and(|(k, _)| k.starts_with(&prefix))
     }
-}
-
-fn unescape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut chars = s.chars();
-    while let Some(c) = chars.next() {
-        if c == '\\' {
-            if let Some(n) = chars.next() {
-                out.push(n);
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 /// Removes `.` components, resolves `..` and repeated slashes, textually.

@@ -37,12 +37,12 @@ impl Lblc {
         }
     }
 
-    /// Entries in the cache.
     /// The `lblc_expiration`/`lblcr_expiration` sysctl.
     pub fn set_expiration(&mut self, exp: std::time::Duration) {
         self.cache.expiration = exp;
     }
 
+    /// Entries in the cache.
     pub fn entries(&self) -> usize {
         self.cache.len()
     }

@@ -64,6 +64,7 @@ impl Lblcr {
         self.cache.expiration = exp;
     }
 
+    /// Entries in the cache.
     pub fn entries(&self) -> usize {
         self.cache.len()
     }
