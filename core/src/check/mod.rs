@@ -7,6 +7,7 @@
 //! `check_data.c`), including its quirks, which are noted where they apply.
 
 mod checker;
+pub mod http;
 mod probe;
 
 pub use checker::{Action, Checker};
