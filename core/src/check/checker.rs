@@ -121,6 +121,12 @@ impl Checker {
         self.is_up
     }
 
+    /// Whether a verdict has been reached (keepalived's `has_run`); until
+    /// then a single failure is enough to report the server down.
+    pub fn has_run(&self) -> bool {
+        self.has_run
+    }
+
     /// Starts the next probe if it is due.
     pub fn handle_timeout(&mut self, now: Instant) {
         let Some(at) = self.next_probe else { return };

@@ -338,3 +338,118 @@ fn http_failed_url_is_reprobed_every_max_of_delays_then_all_urls() {
     assert_eq!(probed_path(&a).as_deref(), Some("/b"));
     assert_eq!(verdicts(&a), vec![Action::Up { weight: None }]);
 }
+
+#[test]
+fn http_one_failure_is_enough_until_the_first_full_pass() {
+    let mut ch = new(&conf(http(&["/a", "/b"], false)));
+    step(&mut ch, ProbeResult::Ok);
+    let (_, a) = step(&mut ch, fail());
+    assert_eq!(verdicts(&a), vec![Action::Down]);
+}
+
+#[test]
+fn http_alpha_first_failure_is_not_reported() {
+    let mut c = conf(http(&["/a"], false));
+    c.alpha = true;
+    let mut ch = new(&c);
+    let (_, a) = step(&mut ch, fail());
+    assert!(verdicts(&a).is_empty());
+    assert!(!ch.is_up());
+}
+
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn kind(k: u8, urls: usize, dynamic: bool) -> CheckerKind {
+        match k % 3 {
+            0 => CheckerKind::Tcp,
+            1 => http(&["/a", "/b", "/c"][..urls], false),
+            _ => misc(dynamic),
+        }
+    }
+
+    fn result(r: u8) -> ProbeResult {
+        match r % 4 {
+            0 | 1 => ProbeResult::Ok,
+            2 => ProbeResult::Timeout,
+            _ => ProbeResult::Exited(1),
+        }
+    }
+
+    proptest! {
+        /// keepalived: once a success has been judged (for HTTP: every url
+        /// of a pass passed), `retry` failures are retried before the
+        /// (retry+1)th reports the server down; alpha starts it down
+        /// and only a success brings it up; timers never run backwards.
+        #[test]
+        fn verdicts_follow_keepalived_retry_rules(
+            k in 0u8..3,
+            urls in 1usize..=3,
+            dynamic in any::<bool>(),
+            alpha in any::<bool>(),
+            retry in 0u32..4,
+            fast_recovery in any::<bool>(),
+            seed in any::<u64>(),
+            steps in proptest::collection::vec((0u8..4, 0u64..3_000), 1..60),
+        ) {
+            let mut c = conf(kind(k, urls, dynamic));
+            if let CheckerKind::HttpGet(h) = &mut c.kind {
+                h.fast_recovery = Some(fast_recovery);
+            }
+            c.alpha = alpha;
+            c.retry = retry;
+            c.warmup = Duration::from_secs(3);
+            let rs = SocketAddr::from(([192, 0, 2, 1], 80));
+            let mut ch = match Checker::new(Instant::ZERO, &c, rs, seed) {
+                Ok(ch) => ch,
+                Err(e) => return Err(TestCaseError::fail(e.to_string())),
+            };
+            prop_assert_eq!(ch.is_up(), !alpha);
+            let mut last_timer = Instant::ZERO;
+            let mut had_ok = false;
+            let mut consecutive_failures = 0u32;
+            for (r, took_ms) in steps {
+                let Some(at) = ch.poll_timeout() else {
+                    return Err(TestCaseError::fail("no timer while idle"));
+                };
+                prop_assert!(at >= last_timer, "timer went back: {:?} < {:?}", at, last_timer);
+                last_timer = at;
+                ch.handle_timeout(at);
+                let started = matches!(ch.poll_action(), Some(Action::StartProbe { .. }));
+                prop_assert!(started);
+                prop_assert_eq!(ch.poll_timeout(), None);
+                let done = at + Duration::from_millis(took_ms);
+                let res = result(r);
+                let ok = res == ProbeResult::Ok;
+                prop_assert!(ch.handle_result(done, res).is_ok());
+                if ok {
+                    had_ok |= ch.has_run();
+                    consecutive_failures = 0;
+                } else {
+                    consecutive_failures += 1;
+                }
+                while let Some(a) = ch.poll_action() {
+                    match a {
+                        Action::Down if had_ok => prop_assert!(
+                            consecutive_failures > retry,
+                            "down after {} failures with retry {}", consecutive_failures, retry
+                        ),
+                        Action::Up { .. } => prop_assert!(ok, "up without a success"),
+                        Action::StartProbe { .. } => {
+                            return Err(TestCaseError::fail("probe without a timer"));
+                        }
+                        _ => {}
+                    }
+                }
+                if alpha && !had_ok {
+                    prop_assert!(!ch.is_up());
+                }
+                let Some(next) = ch.poll_timeout() else {
+                    return Err(TestCaseError::fail("no timer after a result"));
+                };
+                prop_assert!(next >= last_timer);
+            }
+        }
+    }
+}
