@@ -36,8 +36,15 @@ pub enum Action {
 /// How results turn into verdicts: keepalived has one epilog per file.
 #[derive(Clone, Debug)]
 enum Flavour {
-    /// `check_tcp.c`'s epilog, shared in spirit by SMTP/DNS/PING/UDP.
+    /// `check_tcp.c`.
     Tcp,
+    /// `check_udp.c` and `check_ping.c`: like TCP, but a server already
+    /// down is re-probed every delay_before_retry.
+    UdpPing,
+    /// `check_dns.c`: a server already down is probed every delay_loop.
+    Dns,
+    /// `check_smtp.c`: the retry count is not reset by a down verdict.
+    Smtp,
     /// `check_http.c`: urls probed one at a time, the failed one re-probed.
     Http {
         urls: Vec<UrlProbe>,
@@ -95,6 +102,9 @@ impl Checker {
                 dynamic: m.misc_dynamic,
                 last_exit: None,
             },
+            CheckerKind::Udp(_) | CheckerKind::Ping => Flavour::UdpPing,
+            CheckerKind::Dns(_) => Flavour::Dns,
+            CheckerKind::Smtp(_) => Flavour::Smtp,
             _ => Flavour::Tcp,
         };
         Ok(Checker {
@@ -156,6 +166,9 @@ impl Checker {
         self.in_flight = false;
         let next = match self.flavour {
             Flavour::Tcp => self.tcp_epilog(now, result == ProbeResult::Ok),
+            Flavour::UdpPing => self.udp_epilog(now, result == ProbeResult::Ok),
+            Flavour::Dns => self.dns_epilog(now, result == ProbeResult::Ok),
+            Flavour::Smtp => self.smtp_epilog(now, result == ProbeResult::Ok),
             Flavour::Http { .. } => self.http_epilog(now, result == ProbeResult::Ok),
             Flavour::Misc { .. } => self.misc_epilog(now, &result),
         };
@@ -216,6 +229,60 @@ impl Checker {
         now + delay
     }
 
+    fn udp_epilog(&mut self, now: Instant, ok: bool) -> Instant {
+        let judged = self.is_up || !self.has_run;
+        let delay = if ok || (judged && self.retry_it >= self.retry) {
+            self.retry_it = 0;
+            if ok && (!self.is_up || !self.has_run) {
+                self.verdict(true);
+            } else if !ok {
+                self.verdict(false);
+            }
+            self.delay_loop
+        } else {
+            self.retry_it = self.retry_it.saturating_add(1);
+            self.delay_before_retry
+        };
+        self.has_run = true;
+        now + delay
+    }
+
+    fn dns_epilog(&mut self, now: Instant, ok: bool) -> Instant {
+        if ok {
+            if !self.is_up || !self.has_run {
+                self.verdict(true);
+            }
+        } else if self.is_up || !self.has_run {
+            if self.retry_it < self.retry {
+                self.retry_it += 1;
+                self.has_run = true;
+                return now + self.delay_before_retry;
+            }
+            self.verdict(false);
+        }
+        self.retry_it = 0;
+        now + self.delay_loop
+    }
+
+    fn smtp_epilog(&mut self, now: Instant, ok: bool) -> Instant {
+        if ok {
+            self.retry_it = 0;
+            if !self.is_up || !self.has_run {
+                self.verdict(true);
+            }
+            self.has_run = true;
+        } else {
+            self.retry_it = self.retry_it.saturating_add(1);
+            if self.retry_it <= self.retry {
+                return now + self.delay_before_retry;
+            }
+            if self.is_up || !self.has_run {
+                self.verdict(false);
+            }
+        }
+        now + self.delay_loop
+    }
+
     fn http_epilog(&mut self, now: Instant, ok: bool) -> Instant {
         let (is_up, has_run) = (self.is_up, self.has_run);
         let Flavour::Http {
@@ -249,7 +316,7 @@ impl Checker {
             // timeout_epilog marks has_run before the retry epilog, so a
             // first failure of an alpha checker is not reported.
             self.has_run = true;
-            self.retry_it += 1;
+            self.retry_it = self.retry_it.saturating_add(1);
             if self.retry_it > self.retry {
                 if is_up {
                     alive = Some(false);

@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::config::model::Script;
-use crate::config::model::check::{Connection, HttpCheck, MiscCheck, Url};
+use crate::config::model::check::{Connection, DnsCheck, HttpCheck, MiscCheck, SmtpCheck, Url};
 use crate::config::text::Pos;
 
 const RS: &str = "192.0.2.10:80";
@@ -357,15 +357,89 @@ fn http_alpha_first_failure_is_not_reported() {
     assert!(!ch.is_up());
 }
 
+fn dns() -> CheckerKind {
+    CheckerKind::Dns(DnsCheck {
+        query_type: "SOA".into(),
+        name: String::new(),
+    })
+}
+
+fn smtp() -> CheckerKind {
+    CheckerKind::Smtp(SmtpCheck {
+        helo_name: "smtpchecker.keepalived.org".into(),
+        hosts: Vec::new(),
+    })
+}
+
+#[test]
+fn udp_and_ping_reprobe_a_down_server_every_delay_before_retry() {
+    for kind in [CheckerKind::Ping, CheckerKind::Udp(Default::default())] {
+        let mut ch = new(&conf(kind));
+        let (_, a) = step(&mut ch, fail());
+        assert_eq!(verdicts(&a), vec![Action::Down]);
+        for _ in 0..5 {
+            let (t, a) = step(&mut ch, fail());
+            assert!(verdicts(&a).is_empty());
+            assert_eq!(ch.poll_timeout(), Some(t + Duration::from_secs(1)));
+        }
+        let (_, a) = step(&mut ch, ProbeResult::Ok);
+        assert_eq!(verdicts(&a), vec![Action::Up { weight: None }]);
+    }
+}
+
+#[test]
+fn dns_down_server_is_probed_every_delay_loop() {
+    let mut ch = new(&conf(dns()));
+    step(&mut ch, fail());
+    let (t, _) = step(&mut ch, fail());
+    assert_eq!(ch.poll_timeout(), Some(t + Duration::from_secs(10)));
+}
+
+#[test]
+fn dns_up_server_goes_down_after_retries() {
+    let mut ch = new(&conf(dns()));
+    step(&mut ch, ProbeResult::Ok);
+    for _ in 0..2 {
+        let (t, a) = step(&mut ch, fail());
+        assert!(verdicts(&a).is_empty());
+        assert_eq!(ch.poll_timeout(), Some(t + Duration::from_secs(1)));
+    }
+    let (_, a) = step(&mut ch, fail());
+    assert_eq!(verdicts(&a), vec![Action::Down]);
+}
+
+#[test]
+fn smtp_retry_count_is_not_reset_by_a_down_verdict() {
+    let mut ch = new(&conf(smtp()));
+    step(&mut ch, ProbeResult::Ok);
+    step(&mut ch, fail());
+    step(&mut ch, fail());
+    let (_, a) = step(&mut ch, fail());
+    assert_eq!(verdicts(&a), vec![Action::Down]);
+    let (t, _) = step(&mut ch, fail());
+    assert_eq!(ch.poll_timeout(), Some(t + Duration::from_secs(10)));
+}
+
+#[test]
+fn smtp_one_failure_is_enough_initially() {
+    let mut ch = new(&conf(smtp()));
+    let (_, a) = step(&mut ch, fail());
+    assert_eq!(verdicts(&a), vec![Action::Down]);
+}
+
 mod props {
     use super::*;
     use proptest::prelude::*;
 
     fn kind(k: u8, urls: usize, dynamic: bool) -> CheckerKind {
-        match k % 3 {
+        match k % 7 {
             0 => CheckerKind::Tcp,
             1 => http(&["/a", "/b", "/c"][..urls], false),
-            _ => misc(dynamic),
+            2 => misc(dynamic),
+            3 => CheckerKind::Udp(Default::default()),
+            4 => CheckerKind::Ping,
+            5 => dns(),
+            _ => smtp(),
         }
     }
 
@@ -384,7 +458,7 @@ mod props {
         /// and only a success brings it up; timers never run backwards.
         #[test]
         fn verdicts_follow_keepalived_retry_rules(
-            k in 0u8..3,
+            k in 0u8..7,
             urls in 1usize..=3,
             dynamic in any::<bool>(),
             alpha in any::<bool>(),

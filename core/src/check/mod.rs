@@ -4,7 +4,9 @@
 //! does the probing (connect, GET, run the script) from the [`ProbeSpec`] it
 //! is handed and feeds back a [`ProbeResult`]. The verdict rules are
 //! keepalived 2.2.7's (`check_tcp.c`, `check_http.c`, `check_misc.c`,
-//! `check_data.c`), including its quirks, which are noted where they apply.
+//! `check_udp.c`, `check_ping.c`, `check_dns.c`, `check_smtp.c`,
+//! `check_data.c`), which differ from file to file; the quirks are noted
+//! where they apply.
 
 mod checker;
 pub mod http;
