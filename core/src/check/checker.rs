@@ -75,6 +75,8 @@ pub struct Checker {
     weight: Option<u32>,
     next_probe: Option<Instant>,
     in_flight: bool,
+    /// ha_suspend: off while the virtual server's address is not local.
+    enabled: bool,
     last_ran: Instant,
     actions: VecDeque<Action>,
 }
@@ -121,6 +123,7 @@ impl Checker {
             weight: None,
             next_probe: Some(now + BOOTSTRAP_DELAY + warmup_share(conf.warmup, seed)),
             in_flight: false,
+            enabled: true,
             last_ran: now,
             actions: VecDeque::new(),
         })
@@ -137,10 +140,20 @@ impl Checker {
         self.has_run
     }
 
+    /// ha_suspend: a disabled checker keeps its timer but skips its
+    /// probes (keepalived re-arms it every delay_loop), verdict unchanged.
+    pub fn set_enabled(&mut self, enabled: bool) {
+        self.enabled = enabled;
+    }
+
     /// Starts the next probe if it is due.
     pub fn handle_timeout(&mut self, now: Instant) {
         let Some(at) = self.next_probe else { return };
         if self.in_flight || now < at {
+            return;
+        }
+        if !self.enabled {
+            self.next_probe = Some(now + self.delay_loop);
             return;
         }
         self.next_probe = None;

@@ -427,6 +427,19 @@ fn smtp_one_failure_is_enough_initially() {
     assert_eq!(verdicts(&a), vec![Action::Down]);
 }
 
+#[test]
+fn ha_suspend_disabled_checker_skips_probes_every_delay_loop() {
+    let mut ch = new(&conf(CheckerKind::Tcp));
+    ch.set_enabled(false);
+    let t = ch.poll_timeout().unwrap_or(Instant::ZERO);
+    ch.handle_timeout(t);
+    assert_eq!(ch.poll_action(), None);
+    assert_eq!(ch.poll_timeout(), Some(t + Duration::from_secs(10)));
+    ch.set_enabled(true);
+    let (_, a) = step(&mut ch, fail());
+    assert_eq!(verdicts(&a), vec![Action::Down]);
+}
+
 mod props {
     use super::*;
     use proptest::prelude::*;
