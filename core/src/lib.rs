@@ -5,6 +5,7 @@
 //! threads, randomness or file reads live here, so the simulator and the real
 //! daemon run exactly the same logic.
 
+pub mod check;
 pub mod config;
 pub mod frame;
 pub mod lvs;
