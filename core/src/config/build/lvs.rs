@@ -42,6 +42,28 @@ pub(crate) struct RsDraft {
 }
 
 /// keepalived's `FMT_VS`: `[IP]:proto:port`, `FWM n` or `GROUP name`.
+/// `retry`, `delay_before_retry` or `warmup` on a virtual or a real server:
+/// a default its checkers inherit. A bad value keeps the previous one.
+fn checker_default(
+    cx: &mut Cx,
+    l: &Node,
+    retry: &mut Option<u32>,
+    delay_before_retry: &mut Option<Duration>,
+    warmup: &mut Option<Duration>,
+) {
+    let timer = |cx: &mut Cx| cx.timer(l, 0, 0, MAX_US, "keepalived ignores it");
+    match l.keyword() {
+        "retry" => {
+            let v = cx.uint(l, 0, 1, u64::from(u32::MAX), "keepalived ignores it");
+            *retry = v.map(|v| v as u32).or(*retry);
+        }
+        "delay_before_retry" => *delay_before_retry = timer(cx).or(*delay_before_retry),
+        "warmup" => *warmup = timer(cx).or(*warmup),
+        _ => return,
+    }
+    cx.extra(l, 1);
+}
+
 fn fmt_vs(key: &VsKey, proto: Option<Protocol>) -> String {
     match key {
         VsKey::Addr { ip, port } => {
@@ -243,24 +265,14 @@ pub(crate) fn virtual_server(b: &mut Builder, n: &Node) {
                 }
                 cx.extra(l, 1);
             }
-            "retry" => {
-                vs.retry = cx
-                    .uint(l, 0, 1, u64::from(u32::MAX), "keepalived ignores it")
-                    .map(|v| v as u32)
-                    .or(vs.retry);
-                cx.extra(l, 1);
-            }
-            "delay_before_retry" => {
-                vs.delay_before_retry = cx
-                    .timer(l, 0, 0, MAX_US, "keepalived ignores it")
-                    .or(vs.delay_before_retry);
-                cx.extra(l, 1);
-            }
-            "warmup" => {
-                vs.warmup = cx
-                    .timer(l, 0, 0, MAX_US, "keepalived ignores it")
-                    .or(vs.warmup);
-                cx.extra(l, 1);
+            "retry" | "delay_before_retry" | "warmup" => {
+                checker_default(
+                    cx,
+                    l,
+                    &mut vs.retry,
+                    &mut vs.delay_before_retry,
+                    &mut vs.warmup,
+                );
             }
             "connect_timeout" => {
                 if let Some(t) = cx.timer(l, 0, 1, u64::from(u32::MAX), "keepalived ignores it") {
@@ -572,24 +584,14 @@ fn real_server(
                 }
             }
             "alpha" => d.alpha = cx.flag(l, "alpha").or(d.alpha),
-            "retry" => {
-                rs.retry = cx
-                    .uint(l, 0, 1, u64::from(u32::MAX), "keepalived ignores it")
-                    .map(|v| v as u32)
-                    .or(rs.retry);
-                cx.extra(l, 1);
-            }
-            "delay_before_retry" => {
-                rs.delay_before_retry = cx
-                    .timer(l, 0, 0, MAX_US, "keepalived ignores it")
-                    .or(rs.delay_before_retry);
-                cx.extra(l, 1);
-            }
-            "warmup" => {
-                rs.warmup = cx
-                    .timer(l, 0, 0, MAX_US, "keepalived ignores it")
-                    .or(rs.warmup);
-                cx.extra(l, 1);
+            "retry" | "delay_before_retry" | "warmup" => {
+                checker_default(
+                    cx,
+                    l,
+                    &mut rs.retry,
+                    &mut rs.delay_before_retry,
+                    &mut rs.warmup,
+                );
             }
             "connect_timeout" => {
                 d.connect_timeout = cx
