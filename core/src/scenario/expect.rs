@@ -52,26 +52,26 @@ impl<'a> Run<'a> {
             .unwrap_or(State::Init)
     }
 
+    /// Every (host, address) on a host's interfaces at `t`, stale ones included.
+    pub fn addresses(&self, t: Instant) -> BTreeSet<(String, IpAddr)> {
+        let mut held = BTreeSet::new();
+        for e in self.until(t) {
+            apply_address(&mut held, e);
+        }
+        held
+    }
+
     /// The hosts holding `addr` at `t` for VRRP. An address a crashed vigil
     /// left on its host is stale, not held: the contract's own example
     /// (SCENARIOS.md) expects the new Master as the only holder after a crash,
     /// and the `probe` expectation shows whether clients still reach the
     /// stale host.
     pub fn holders(&self, addr: &str, t: Instant) -> BTreeSet<String> {
-        let mut held = BTreeSet::new();
-        for e in self.until(t) {
-            match &e.what {
-                What::VipAdded { addr: a, .. } if a.to_string() == addr => {
-                    held.insert(e.host.clone());
-                }
-                What::VipRemoved { addr: a, .. } if a.to_string() == addr => {
-                    held.remove(&e.host);
-                }
-                _ => {}
-            }
-        }
-        held.retain(|h| !crashed(self, h, t));
-        held
+        self.addresses(t)
+            .into_iter()
+            .filter(|(h, a)| a.to_string() == addr && !crashed(self, h, t))
+            .map(|(h, _)| h)
+            .collect()
     }
 
     /// Who answered a client's last probe at or before `t` (`None`: nobody).
@@ -140,29 +140,23 @@ fn violation(at: Instant, host: &str, invariant: &str, detail: String) -> Event 
 /// `vip_master`: a host holds a virtual address only while one of its
 /// instances with that address is Master. A crashed vigil leaves its address
 /// behind: that is reported once as a stale address, not as a violation.
+/// `events` are in time order, as a run's timeline is.
 pub fn vip_master(events: &[Event], instances: &[InstanceInfo]) -> Vec<Event> {
     let run = Run::new(events);
     let mut out = Vec::new();
-    let mut reported: BTreeSet<(String, String)> = BTreeSet::new();
-    let mut moments: Vec<Instant> = events.iter().map(|e| e.at).collect();
-    moments.dedup();
-    for t in moments {
-        let held: BTreeSet<(String, String)> = run.until(t).fold(BTreeSet::new(), |mut held, e| {
-            match &e.what {
-                What::VipAdded { addr, .. } => {
-                    held.insert((e.host.clone(), addr.to_string()));
-                }
-                What::VipRemoved { addr, .. } => {
-                    held.remove(&(e.host.clone(), addr.to_string()));
-                }
-                _ => {}
-            }
-            held
-        });
+    let mut reported: BTreeSet<(String, IpAddr)> = BTreeSet::new();
+    let mut held = BTreeSet::new();
+    for (k, e) in events.iter().enumerate() {
+        apply_address(&mut held, e);
+        // Judge once all events of an instant are in.
+        let t = e.at;
+        if events.get(k + 1).is_some_and(|next| next.at == t) {
+            continue;
+        }
         for (host, addr) in &held {
             let owners: Vec<&InstanceInfo> = instances
                 .iter()
-                .filter(|i| &i.node == host && i.vips.iter().any(|v| &v.to_string() == addr))
+                .filter(|i| &i.node == host && i.vips.contains(addr))
                 .collect();
             if owners.is_empty()
                 || owners
@@ -171,7 +165,7 @@ pub fn vip_master(events: &[Event], instances: &[InstanceInfo]) -> Vec<Event> {
             {
                 continue;
             }
-            if !reported.insert((host.clone(), addr.clone())) {
+            if !reported.insert((host.clone(), *addr)) {
                 continue;
             }
             if crashed(&run, host, t) {
@@ -194,6 +188,19 @@ pub fn vip_master(events: &[Event], instances: &[InstanceInfo]) -> Vec<Event> {
         reported.retain(|k| held.contains(k));
     }
     out
+}
+
+/// Tracks the addresses on hosts through one event.
+fn apply_address(held: &mut BTreeSet<(String, IpAddr)>, e: &Event) {
+    match &e.what {
+        What::VipAdded { addr, .. } => {
+            held.insert((e.host.clone(), *addr));
+        }
+        What::VipRemoved { addr, .. } => {
+            held.remove(&(e.host.clone(), *addr));
+        }
+        _ => {}
+    }
 }
 
 /// Whether the host's vigil was last seen crashing.
