@@ -276,7 +276,7 @@ fn partition(scenario: &Scenario, nodes: &[String]) -> BoxedStrategy<Action> {
 fn scripts(scenario: &Scenario) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for n in &scenario.node {
-        let parsed = vigil_core::config::parse_str(&n.config);
+        let parsed = crate::node::read_config(&n.config);
         for s in &parsed.model.vrrp_scripts {
             out.push((n.name.clone(), s.name.clone()));
         }

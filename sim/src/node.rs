@@ -18,7 +18,7 @@ use std::rc::Rc;
 use std::time::Duration;
 use turmoil::net::UdpSocket;
 use vigil_core::Instant;
-use vigil_core::config::{self, MemoryLoader, Options};
+use vigil_core::config::{self, MemoryLoader, Options, Parsed};
 use vigil_core::frame;
 use vigil_core::scenario::What;
 use vigil_core::vrrp::resolve::{self, Host as HostInfo};
@@ -34,6 +34,13 @@ pub const CONFIG_PATH: &str = "/etc/keepalived/keepalived.conf";
 
 /// An IPv6 header's length: the simulated wire carries whole packets.
 const IPV6_HEADER_LEN: usize = 40;
+
+/// Reads a node's keepalived.conf text as the node's vigil does, from
+/// [`CONFIG_PATH`]; every part of the simulator reads configs through here.
+pub fn read_config(text: &str) -> Parsed {
+    let loader = MemoryLoader::new().with(CONFIG_PATH, text);
+    config::parse_with(CONFIG_PATH, &loader, &Options::default())
+}
 
 /// The core's clock: turmoil's simulated time since the start.
 fn sim_now() -> Instant {
@@ -71,8 +78,7 @@ struct Loaded {
 
 impl Loaded {
     fn read(host: &crate::world::Host, now: Instant) -> Loaded {
-        let loader = MemoryLoader::new().with(CONFIG_PATH, &host.config);
-        let parsed = config::parse_with(CONFIG_PATH, &loader, &Options::default());
+        let parsed = read_config(&host.config);
         let resolved = resolve::resolve(&parsed.model, &Ifaces(&host.ifaces));
         let tracked = |kind| {
             resolved

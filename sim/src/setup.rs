@@ -7,7 +7,6 @@ use crate::{SimError, TICK};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::rc::Rc;
 use tokio::sync::Notify;
-use vigil_core::config::{self, MemoryLoader, Options as ConfigOptions};
 use vigil_core::scenario::Scenario;
 use vigil_core::scenario::expect::InstanceInfo;
 use vigil_core::scenario::format::DEFAULT_SEGMENT;
@@ -47,8 +46,7 @@ fn v6(node: &str, text: &Option<String>) -> Result<Option<Ipv6Addr>, SimError> {
 
 /// Checks a node's config text the way the node will read it.
 pub(crate) fn check_config(node: &str, text: &str) -> Result<(), SimError> {
-    let loader = MemoryLoader::new().with(node::CONFIG_PATH, text);
-    let parsed = config::parse_with(node::CONFIG_PATH, &loader, &ConfigOptions::default());
+    let parsed = node::read_config(text);
     if parsed.has_errors() {
         let diagnostics = parsed
             .errors()
@@ -136,7 +134,7 @@ pub(crate) fn clients(scenario: &Scenario) -> Result<Vec<Client>, SimError> {
 pub(crate) fn instance_infos(hosts: &[Host]) -> Vec<InstanceInfo> {
     let mut out = Vec::new();
     for h in hosts {
-        let parsed = config::parse_str(&h.config);
+        let parsed = node::read_config(&h.config);
         for inst in &parsed.model.instances {
             let Some(iface) = inst.interface.as_deref() else {
                 continue;
