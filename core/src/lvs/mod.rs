@@ -3,6 +3,7 @@
 //! `vigil sched` can be checked against a kernel.
 
 pub mod dest;
+pub mod director;
 pub mod hash;
 pub mod ipvs;
 pub mod sched;

@@ -192,6 +192,33 @@ impl VirtualService {
         out
     }
 
+    /// Takes over a running predecessor's state on reload (keepalived's
+    /// `migrate_checkers`/`clear_diff_services`): real servers that stay
+    /// keep their health, new ones take `start_down`'s, and quorum keeps
+    /// its side unless the new set of real servers moves it.
+    pub fn adopt(&mut self, old: &VirtualService, start_down: &[bool]) -> Vec<ServiceAction> {
+        for (i, rs) in self.real_servers.iter_mut().enumerate() {
+            rs.alive = match old.real_servers.iter().find(|o| o.key == rs.key) {
+                Some(o) => o.alive,
+                None => !start_down.get(i).copied().unwrap_or(false),
+            };
+        }
+        self.running = old.running;
+        self.quorum_up = old.quorum_up;
+        self.vip_present = old.vip_present;
+        let mut out = Vec::new();
+        if self.running {
+            self.update_quorum(false, &mut out);
+        }
+        out
+    }
+
+    /// The model's index of the real server at `key` (a real server listed
+    /// twice has one entry).
+    pub fn real_server_index(&self, key: DestKey) -> Option<usize> {
+        self.real_servers.iter().position(|r| r.key == key)
+    }
+
     pub fn quorum_up(&self) -> bool {
         self.quorum_up
     }

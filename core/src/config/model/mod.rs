@@ -12,7 +12,7 @@ pub mod lvs;
 pub mod track;
 pub mod vrrp;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use addr::{IpAddress, IpPrefix, Route, Rule};
 pub use check::{Checker, CheckerKind};
@@ -60,7 +60,7 @@ pub struct RawItem {
 
 /// A command keepalived runs (notify, vrrp_script, MISC_CHECK): split into
 /// words as keepalived splits it — no shell is involved.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Script {
     /// The command as written in the config (one word, quotes removed).
     pub command: String,
