@@ -10,12 +10,13 @@ use vigil_core::lvs::director::{Director, DirectorAction};
 use vigil_core::lvs::ipvs::IpvsState;
 
 fn start(fixture: &str) -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(fixture);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(fixture);
     let text = std::fs::read_to_string(&path).unwrap();
     let loader = MemoryLoader::new().with("keepalived.conf", &text);
     let parsed = parse("keepalived.conf", &loader, None);
-    let mut d = Director::new(Instant::ZERO, &parsed.model, &IpvsState::default(), &[], 0)
-        .unwrap();
+    let mut d = Director::new(Instant::ZERO, &parsed.model, &IpvsState::default(), &[], 0).unwrap();
     let mut out = String::new();
     while let Some(a) = d.poll_action() {
         if let DirectorAction::Ipvs(op) = a {

@@ -9,15 +9,19 @@
 //! wall clock and no randomness but the seeded one, so the same file and seed
 //! give the same bytes.
 
+mod director;
 pub mod explore;
+mod ipvs;
 pub mod node;
 mod pcap;
+mod probe;
+mod server;
 mod setup;
 mod steps;
 pub mod world;
 
-use setup::{check_config, clients, hosts, instance_infos};
-use steps::{apply, probe};
+use setup::{check_config, clients, hosts, instance_infos, servers};
+use steps::{Names, apply, probe};
 
 use std::cell::RefCell;
 use std::collections::BTreeSet;
@@ -130,8 +134,8 @@ pub enum SimError {
     Config { node: String, diagnostics: String },
     #[error("client {client}: {problem}")]
     Client { client: String, problem: String },
-    #[error("the simulator cannot run `{0}` steps yet")]
-    Unsupported(&'static str),
+    #[error("server {server}: {problem}")]
+    Server { server: String, problem: String },
     #[error("simulation failed: {0}")]
     Turmoil(String),
 }
@@ -145,28 +149,27 @@ pub(crate) const TICK: Duration = Duration::from_millis(1);
 pub fn run(scenario: &Scenario, opts: &Options) -> Result<Report, SimError> {
     for step in &scenario.step {
         for a in step.actions() {
-            match a {
-                Action::ServerDown(_) | Action::ServerUp(_) => {
-                    return Err(SimError::Unsupported("server_down/server_up"));
-                }
-                Action::Reload(r) => check_config(&r.node, &r.config)?,
-                _ => {}
+            if let Action::Reload(r) = a {
+                check_config(&r.node, &r.config)?;
             }
         }
     }
     let hosts = hosts(scenario)?;
     let infos = instance_infos(&hosts);
     let node_names: Vec<String> = hosts.iter().map(|h| h.name.clone()).collect();
+    let servers = servers(scenario)?;
+    let server_names: Vec<String> = servers.iter().map(|s| s.name.clone()).collect();
     let everyone: Vec<String> = node_names
         .iter()
         .cloned()
         .chain(scenario.client.iter().map(|c| c.name.clone()))
-        .chain(scenario.server.iter().map(|s| s.name.clone()))
+        .chain(server_names.iter().cloned())
         .collect();
     let seed = opts.seed.unwrap_or(scenario.sim.seed);
     let latency = scenario.sim.latency.0;
     let mut world = World::new(
         hosts,
+        servers,
         clients(scenario)?,
         scenario.sim.loss,
         seed,
@@ -192,6 +195,15 @@ pub fn run(scenario: &Scenario, opts: &Options) -> Result<Report, SimError> {
         let w = world.clone();
         sim.host(name.as_str(), move || node::host(i, w.clone()));
     }
+    for (i, name) in server_names.iter().enumerate() {
+        let w = world.clone();
+        sim.host(name.as_str(), move || server::host(i, w.clone()));
+    }
+    let names = Names {
+        nodes: node_names,
+        servers: server_names,
+        everyone,
+    };
 
     let mut steps: Vec<(Duration, Action)> = scenario
         .step
@@ -209,15 +221,7 @@ pub fn run(scenario: &Scenario, opts: &Options) -> Result<Report, SimError> {
         let t = sim.elapsed();
         while next_step < steps.len() && steps[next_step].0 <= t {
             let (at, action) = &steps[next_step];
-            apply(
-                &mut sim,
-                &world,
-                &node_names,
-                &everyone,
-                *at,
-                action,
-                &mut plant,
-            );
+            apply(&mut sim, &world, &names, *at, action, &mut plant);
             next_step += 1;
         }
         for (c, next) in next_probe.iter_mut().enumerate() {

@@ -11,6 +11,7 @@
 //! receiver's core see the exact time plus the scenario's latency, so RFC
 //! timers show in the timeline to the microsecond.
 
+use crate::director::Lvs;
 use crate::world::{Order, World};
 use std::cell::RefCell;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -18,6 +19,7 @@ use std::rc::Rc;
 use std::time::Duration;
 use turmoil::net::UdpSocket;
 use vigil_core::Instant;
+use vigil_core::config::model::Config;
 use vigil_core::config::{self, MemoryLoader, Options, Parsed};
 use vigil_core::frame;
 use vigil_core::scenario::What;
@@ -70,6 +72,7 @@ struct Script {
 /// A host's config, read and resolved, with the scripts and files its
 /// instances track.
 struct Loaded {
+    config: Config,
     resolved: resolve::Resolved,
     scripts: Vec<Script>,
     /// (path, track_file name).
@@ -111,6 +114,7 @@ impl Loaded {
             .filter_map(|f| Some((f.file.clone()?, f.name.clone())))
             .collect();
         Loaded {
+            config: parsed.model,
             resolved,
             scripts,
             files,
@@ -126,6 +130,8 @@ struct Process {
     scripts: Vec<Script>,
     /// (path, track_file name) for the files the instances track.
     files: Vec<(String, String)>,
+    /// The virtual servers, when the config has any.
+    lvs: Option<Lvs>,
     /// The time of the input being handled; outputs are logged at it.
     now: Instant,
 }
@@ -158,6 +164,7 @@ impl Process {
         host.running = true;
         let name = host.name.clone();
         let Loaded {
+            config,
             resolved,
             scripts,
             files,
@@ -191,6 +198,7 @@ impl Process {
         for note in resolved.notes {
             w.log(now, &name, What::Note { text: note });
         }
+        let lvs = Lvs::start(i, &w, &config, now).map_err(|e| format!("{name}: {e}"))?;
         drop(w);
         let mut p = Process {
             i,
@@ -199,6 +207,7 @@ impl Process {
             sock,
             scripts,
             files,
+            lvs,
             now,
         };
         for iface in down {
@@ -246,12 +255,24 @@ impl Process {
             }
             let deadline = self.deadline();
             let sleep = deadline.map(|d| d.saturating_since(sim_now()));
+            let probed = async {
+                match &mut self.lvs {
+                    Some(lvs) => lvs.recv().await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
                 biased;
                 _ = wake.notified() => {}
                 r = self.sock.recv_from(&mut buf) => {
                     let (n, _from) = r?;
                     self.receive(world, &buf[..n]);
+                }
+                Some((id, result)) = probed => {
+                    self.now = self.now.max(sim_now());
+                    if let Some(lvs) = &mut self.lvs {
+                        lvs.handle_result(self.now, id, result);
+                    }
                 }
                 _ = tokio::time::sleep(sleep.unwrap_or_default()), if sleep.is_some() => {
                     // The core sees the exact deadline, not the tick it woke on.
@@ -261,6 +282,9 @@ impl Process {
                     if self.router.poll_timeout().is_some_and(|t| t <= self.now) {
                         self.router.handle_timeout(self.now);
                     }
+                    if let Some(lvs) = &mut self.lvs {
+                        lvs.handle_timeout(self.now);
+                    }
                 }
             }
         }
@@ -268,10 +292,11 @@ impl Process {
 
     fn deadline(&self) -> Option<Instant> {
         let scripts = self.scripts.iter().map(|s| s.next).min();
-        match (self.router.poll_timeout(), scripts) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        let checks = self.lvs.as_ref().and_then(Lvs::deadline);
+        [self.router.poll_timeout(), scripts, checks]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// Runs the scripts that are due with the results the scenario set.
@@ -304,6 +329,9 @@ impl Process {
         match order {
             Order::Shutdown { restart } => {
                 self.command(Command::Shutdown);
+                if let Some(lvs) = &mut self.lvs {
+                    lvs.shutdown();
+                }
                 world.borrow_mut().hosts[self.i].wanted = restart;
                 true
             }
@@ -335,6 +363,7 @@ impl Process {
             Loaded::read(&w.hosts[self.i], self.now)
         };
         let Loaded {
+            config,
             resolved,
             mut scripts,
             files,
@@ -352,10 +381,23 @@ impl Process {
                 w.log(self.now, &self.name, What::Note { text: note.clone() });
             }
         }
-        if let Err(e) = self
+        let mut refused = self
             .router
             .reload(resolved.instances, resolved.groups, self.now)
-        {
+            .err()
+            .map(|e| e.to_string());
+        match &mut self.lvs {
+            Some(lvs) => {
+                if let Err(e) = lvs.reload(self.now, &config) {
+                    refused.get_or_insert(e);
+                }
+            }
+            None => match Lvs::start(self.i, &world.borrow(), &config, self.now) {
+                Ok(lvs) => self.lvs = lvs,
+                Err(e) => refused = Some(e),
+            },
+        }
+        if let Some(e) = refused {
             let text = format!("reload refused, old config kept: {e}");
             world
                 .borrow_mut()
@@ -385,6 +427,9 @@ impl Process {
                 name,
                 state: TrackState::Value(value),
             });
+        }
+        if let Some(lvs) = &mut self.lvs {
+            lvs.file_changed(&world.borrow(), self.i, path);
         }
     }
 
@@ -435,7 +480,15 @@ impl Process {
                 }
             }
             while let Some(a) = self.router.poll_action() {
+                if let (Some(lvs), Action::AddVip { vip, .. } | Action::DelVip { vip, .. }) =
+                    (&mut self.lvs, &a)
+                {
+                    lvs.address(vip.addr, matches!(a, Action::AddVip { .. }));
+                }
                 act(&mut w, self.i, &self.name, self.now, a);
+            }
+            if let Some(lvs) = &mut self.lvs {
+                lvs.flush(world, &mut w, self.i, self.now);
             }
         }
         for (bytes, dest) in frames {

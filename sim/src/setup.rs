@@ -2,7 +2,7 @@
 //! clients, and what the invariant checker must know of each instance.
 
 use crate::node;
-use crate::world::{Client, Host, Iface};
+use crate::world::{Client, EPHEMERAL_PORTS, Host, Iface, Server};
 use crate::{SimError, TICK};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::rc::Rc;
@@ -99,6 +99,8 @@ pub(crate) fn hosts(scenario: &Scenario) -> Result<Vec<Host>, SimError> {
             script_results: Default::default(),
             files: Default::default(),
             states: Default::default(),
+            kernel: Default::default(),
+            neighbours: Default::default(),
         });
     }
     Ok(hosts)
@@ -109,22 +111,59 @@ pub(crate) fn clients(scenario: &Scenario) -> Result<Vec<Client>, SimError> {
         .client
         .iter()
         .map(|c| {
-            let target = c
+            let (target, port) = c
                 .probe
                 .parse::<IpAddr>()
-                .or_else(|_| c.probe.parse::<SocketAddr>().map(|s| s.ip()))
+                .map(|a| (a, None))
+                .or_else(|_| {
+                    c.probe
+                        .parse::<SocketAddr>()
+                        .map(|s| (s.ip(), Some(s.port())))
+                })
                 .map_err(|_| SimError::Client {
                     client: c.name.clone(),
                     problem: format!("probe {:?} is not an address or address:port", c.probe),
                 })?;
+            let addr = parse_cidr(&c.addr)
+                .map(|(a, _)| a)
+                .ok_or_else(|| SimError::Client {
+                    client: c.name.clone(),
+                    problem: format!("{:?} is not an address/prefix", c.addr),
+                })?;
             Ok(Client {
                 name: c.name.clone(),
                 segment: c.segment.clone().unwrap_or_else(|| DEFAULT_SEGMENT.into()),
+                addr,
+                sport: EPHEMERAL_PORTS,
                 target,
+                port,
                 target_text: c.probe.clone(),
                 every: c.every.0.max(TICK),
                 cache: Default::default(),
                 last: None,
+            })
+        })
+        .collect()
+}
+
+pub(crate) fn servers(scenario: &Scenario) -> Result<Vec<Server>, SimError> {
+    scenario
+        .server
+        .iter()
+        .map(|s| {
+            let addr = parse_cidr(&s.addr)
+                .map(|(a, _)| a)
+                .ok_or_else(|| SimError::Server {
+                    server: s.name.clone(),
+                    problem: format!("{:?} is not an address/prefix", s.addr),
+                })?;
+            Ok(Server {
+                name: s.name.clone(),
+                segment: s.segment.clone().unwrap_or_else(|| DEFAULT_SEGMENT.into()),
+                addr,
+                port: s.port,
+                up: true,
+                wake: Rc::new(Notify::new()),
             })
         })
         .collect()

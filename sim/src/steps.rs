@@ -15,16 +15,24 @@ fn at(d: Duration) -> Instant {
     Instant::ZERO + d
 }
 
+/// The names a step may touch: turmoil hosts (nodes, then servers) and
+/// everyone the topology knows (clients too).
+pub(crate) struct Names {
+    pub nodes: Vec<String>,
+    pub servers: Vec<String>,
+    pub everyone: Vec<String>,
+}
+
 /// Applies one scenario step at `t`.
 pub(crate) fn apply(
     sim: &mut turmoil::Sim,
     world: &Rc<RefCell<World>>,
-    nodes: &[String],
-    everyone: &[String],
+    names: &Names,
     t: Duration,
     action: &Action,
     plant: &mut Plant,
 ) {
+    let (nodes, everyone) = (&names.nodes, &names.everyone);
     let mut w = world.borrow_mut();
     let index = |name: &str| nodes.iter().position(|n| n == name);
     let (host, text) = describe(action);
@@ -74,8 +82,11 @@ pub(crate) fn apply(
                 plant.deaf.extend(between_nodes.cloned());
             }
             w.topology.apply(action, everyone);
-            for a in nodes {
-                for b in nodes.iter().filter(|b| *b != a) {
+            // turmoil carries the frames between nodes and the TCP of the
+            // health checks between nodes and servers.
+            let hosts: Vec<&String> = nodes.iter().chain(&names.servers).collect();
+            for &a in &hosts {
+                for &b in hosts.iter().filter(|b| **b != a) {
                     let deaf = plant.deaf.contains(&(a.clone(), b.clone()));
                     if w.topology.reaches(a, b) && !deaf {
                         sim.repair_oneway(a.as_str(), b.as_str());
@@ -148,8 +159,12 @@ pub(crate) fn apply(
                 }
             }
         }
-        // Refused before the run starts.
-        Action::ServerDown(_) | Action::ServerUp(_) => {}
+        Action::ServerDown(n) | Action::ServerUp(n) => {
+            if let Some(s) = w.servers.iter_mut().find(|s| &s.name == n) {
+                s.up = matches!(action, Action::ServerUp(_));
+                s.wake.notify_one();
+            }
+        }
     }
 }
 
@@ -200,9 +215,9 @@ fn describe(action: &Action) -> (String, String) {
 /// One probe of client `c` at `t`; logged when the answer changes.
 pub(crate) fn probe(world: &Rc<RefCell<World>>, c: usize, t: Duration) {
     let mut w = world.borrow_mut();
-    let answer = w.probe(c);
+    let (answer, via) = w.probe(c, at(t));
     let client = &mut w.clients[c];
-    if client.last.as_ref() == Some(&answer) {
+    if client.last.as_ref() == Some(&answer) && via.is_none() {
         return;
     }
     client.last = Some(answer.clone());
@@ -213,6 +228,7 @@ pub(crate) fn probe(world: &Rc<RefCell<World>>, c: usize, t: Duration) {
         What::Probe {
             target,
             answered_by: answer,
+            via,
         },
     );
 }

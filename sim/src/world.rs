@@ -1,10 +1,11 @@
 //! What the simulated hosts share with the driver: each node's host (its
 //! interfaces, the addresses it holds, the files and script results the
-//! scenario sets), the clients' neighbour caches, who hears whom, and the
-//! timeline. One `World` per run, behind an `Rc<RefCell<_>>`: turmoil runs
+//! scenario sets, its IPVS), the real servers, the clients' neighbour
+//! caches, who hears whom, and the timeline. One `World` per run, behind an `Rc<RefCell<_>>`: turmoil runs
 //! every host on the driver's thread, and nobody holds a borrow across an
 //! `.await`.
 
+use crate::ipvs::Kernel;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::rc::Rc;
@@ -69,6 +70,11 @@ pub struct Host {
     pub files: BTreeMap<String, String>,
     /// The last state of each instance, for the timeline of a crash.
     pub states: BTreeMap<String, State>,
+    /// The host's IPVS: it outlives the vigil process too.
+    pub kernel: Kernel,
+    /// Neighbour cache: address → host answering for it (for the real
+    /// servers a director forwards to).
+    pub neighbours: BTreeMap<IpAddr, String>,
 }
 
 impl Host {
@@ -101,11 +107,27 @@ impl Host {
     }
 }
 
+/// A `[[server]]`: a host answering HTTP on one port with its name.
+pub struct Server {
+    pub name: String,
+    pub segment: String,
+    pub addr: IpAddr,
+    pub port: u16,
+    /// Its service runs (`server_down` stops it: connections are refused).
+    pub up: bool,
+    pub wake: Rc<Notify>,
+}
+
 /// A client and what it last saw.
 pub struct Client {
     pub name: String,
     pub segment: String,
+    pub addr: IpAddr,
+    /// The next ephemeral source port of its connections.
+    pub sport: u16,
     pub target: IpAddr,
+    /// The port of a TCP probe (`addr:port`).
+    pub port: Option<u16>,
     pub target_text: String,
     pub every: std::time::Duration,
     /// Neighbour cache: address → host answering for it.
@@ -114,8 +136,12 @@ pub struct Client {
     pub last: Option<Option<String>>,
 }
 
+/// The first ephemeral port of a client's connections (Linux's default range).
+pub(crate) const EPHEMERAL_PORTS: u16 = 32768;
+
 pub struct World {
     pub hosts: Vec<Host>,
+    pub servers: Vec<Server>,
     pub clients: Vec<Client>,
     pub topology: Topology,
     pub events: Vec<Event>,
@@ -132,6 +158,7 @@ pub struct World {
 impl World {
     pub fn new(
         hosts: Vec<Host>,
+        servers: Vec<Server>,
         clients: Vec<Client>,
         loss: f64,
         seed: u64,
@@ -141,6 +168,7 @@ impl World {
         World {
             latency,
             hosts,
+            servers,
             clients,
             topology: Topology::default(),
             events: Vec::new(),
@@ -187,6 +215,12 @@ impl World {
                 c.cache.insert(addr, host.to_string());
             }
         }
+        for h in &mut self.hosts {
+            let on = h.ifaces.iter().any(|i| i.up && i.segment == segment);
+            if h.name != host && on && self.topology.reaches(host, &h.name) {
+                h.neighbours.insert(addr, host.to_string());
+            }
+        }
     }
 
     /// Whether a client and a node's host can exchange packets. The host's
@@ -199,10 +233,95 @@ impl World {
         linked && self.topology.hear_each_other(&client.name, &host.name)
     }
 
-    /// Who answers client `c`'s probe now: the host its neighbour cache names,
-    /// if that host is reachable and holds the address; otherwise whoever
-    /// answers a fresh resolution (the first reachable holder, in host order).
-    pub fn probe(&mut self, c: usize) -> Option<String> {
+    /// Who answers client `c`'s probe now, and through which director:
+    /// the host its neighbour cache names for the address answers; if that
+    /// host's IPVS has a service for the address and port, the service
+    /// picks a real server, which answers if it is up and the director
+    /// reaches it.
+    pub fn probe(&mut self, c: usize, now: Instant) -> (Option<String>, Option<String>) {
+        let Some(host) = self.resolve(c) else {
+            return (None, None);
+        };
+        let client = &mut self.clients[c];
+        let (src, dst) = (client.addr, client.target);
+        let Some(port) = client.port else {
+            return (Some(host), None);
+        };
+        let sport = client.sport;
+        client.sport = client.sport.checked_add(1).unwrap_or(EPHEMERAL_PORTS);
+        let Some(h) = self.hosts.iter_mut().position(|h| h.name == host) else {
+            return (Some(host), None);
+        };
+        if self.hosts[h].kernel.table.services.is_empty() {
+            return (Some(host), None);
+        }
+        let conn = self.hosts[h].kernel.connect(now, src, sport, dst, port);
+        match conn {
+            Some(dest) => {
+                let server = self
+                    .reachable_from(h, dest.addr)
+                    .filter(|name| self.listens(name, dest.port));
+                (server, Some(host))
+            }
+            None => (Some(host), None),
+        }
+    }
+
+    /// Whether host `name` accepts connections on `port`: a server while
+    /// its service runs on that port; a node host always (the director's
+    /// own httpd for a sorry server, HAProxy on a VIP holder).
+    pub fn listens(&self, name: &str, port: u16) -> bool {
+        match self.servers.iter().find(|s| s.name == name) {
+            Some(s) => s.up && s.port == port,
+            None => true,
+        }
+    }
+
+    /// The host that `addr` leads to from node host `from` (a director
+    /// forwarding to a real server, or a checker probing one): the server
+    /// with that address, the node host holding it (a VIP, as seed 003's
+    /// real server is) that `from`'s neighbour cache names or a fresh
+    /// resolution finds, or `from` itself for a loopback address (a sorry
+    /// server on 127.0.0.1) — if `from` reaches it.
+    pub fn reachable_from(&mut self, from: usize, addr: IpAddr) -> Option<String> {
+        let me = &self.hosts[from];
+        if addr.is_loopback() || me.owns(addr) {
+            return Some(me.name.clone());
+        }
+        let linked = |name: &str, segment: &str| {
+            me.ifaces.iter().any(|i| i.up && i.segment == segment)
+                && self.topology.hear_each_other(&me.name, name)
+        };
+        if let Some(s) = self.servers.iter().find(|s| s.addr == addr) {
+            return linked(&s.name, &s.segment).then(|| s.name.clone());
+        }
+        let answers = |h: &Host| {
+            h.holds(addr)
+                && !h.blocked.contains(&addr)
+                && h.ifaces.iter().any(|i| i.up && linked(&h.name, &i.segment))
+        };
+        if let Some(name) = me.neighbours.get(&addr)
+            && self.hosts.iter().any(|h| &h.name == name && answers(h))
+        {
+            return Some(name.clone());
+        }
+        let found = self
+            .hosts
+            .iter()
+            .find(|h| answers(h))
+            .map(|h| h.name.clone());
+        let cache = &mut self.hosts[from].neighbours;
+        match &found {
+            Some(name) => cache.insert(addr, name.clone()),
+            None => cache.remove(&addr),
+        };
+        found
+    }
+
+    /// The host client `c`'s neighbour cache names for its target, if that
+    /// host is reachable and holds the address; otherwise whoever answers a
+    /// fresh resolution (the first reachable holder, in host order).
+    fn resolve(&mut self, c: usize) -> Option<String> {
         let client = &self.clients[c];
         let target = client.target;
         let answers =

@@ -475,7 +475,6 @@ impl Scenario {
                 e.state.as_ref().map(|s| s.node.as_str()),
                 e.master.as_ref().map(|m| m.node.as_str()),
                 e.vip.as_ref().map(|v| v.holder.as_str()),
-                e.probe.as_ref().map(|p| p.answered_by.as_str()),
                 e.transitions.as_ref().map(|t| t.node.as_str()),
             ]
             .into_iter()
@@ -485,6 +484,14 @@ impl Scenario {
                 if name != "none" && !nodes.contains(name) {
                     return Err(err(&format!("no node named {name:?}")));
                 }
+            }
+            // A probe may be answered by a real server behind a director.
+            if let Some(p) = &e.probe
+                && p.answered_by != "none"
+                && !nodes.contains(p.answered_by.as_str())
+                && !self.server.iter().any(|s| s.name == p.answered_by)
+            {
+                return Err(err(&format!("no node or server named {:?}", p.answered_by)));
             }
             if let Some(s) = &e.state
                 && !["INIT", "BACKUP", "MASTER", "FAULT", "STOPPED"].contains(&s.is.as_str())

@@ -55,6 +55,24 @@ pub enum What {
     Probe {
         target: String,
         answered_by: Option<String>,
+        /// The director whose IPVS forwarded it to the answering real server.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        via: Option<String>,
+    },
+    /// A health check's verdict on a real server changed.
+    Check {
+        kind: String,
+        rs: String,
+        up: bool,
+    },
+    /// The director changed its IPVS table (as the `ipvsadm` arguments).
+    Ipvs {
+        op: String,
+    },
+    /// A virtual server gained or lost its quorum.
+    Quorum {
+        service: String,
+        up: bool,
     },
     /// Something the driver or the config resolution has to say.
     Note {
@@ -112,12 +130,24 @@ impl fmt::Display for What {
             What::Probe {
                 target,
                 answered_by,
+                via,
             } => {
                 write!(
                     f,
                     "probe {target} answered by {}",
                     answered_by.as_deref().unwrap_or("none")
-                )
+                )?;
+                match via {
+                    Some(d) => write!(f, " via {d}"),
+                    None => Ok(()),
+                }
+            }
+            What::Check { kind, rs, up } => {
+                write!(f, "check {kind} {rs} {}", if *up { "up" } else { "down" })
+            }
+            What::Ipvs { op } => write!(f, "ipvsadm {op}"),
+            What::Quorum { service, up } => {
+                write!(f, "quorum {} {service}", if *up { "up" } else { "down" })
             }
             What::Note { text } => write!(f, "note: {text}"),
             What::Advert { summary } => write!(f, "advert {summary}"),
