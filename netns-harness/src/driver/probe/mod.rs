@@ -144,8 +144,9 @@ pub(crate) fn configure(sock: &Socket, conn: &Conn) -> Step<()> {
     }
     if let Some(local) = bind_addr(conn) {
         if local.port() != 0 {
-            // A fixed source port is reused every delay_loop, while the
-            // previous connection may still be in TIME_WAIT.
+            // A fixed source port is reused every delay_loop while the
+            // previous connection may be in TIME_WAIT: without this even
+            // net.ipv4.tcp_tw_reuse could not help.
             sock.set_reuse_address(true)
                 .map_err(|e| failed("SO_REUSEADDR", e))?;
         }

@@ -1,0 +1,7 @@
+//! Checker IO against real peers started by each test on loopback (and,
+//! for PING, in network namespaces the test makes).
+
+mod support;
+
+mod http;
+mod tcp;
