@@ -3,5 +3,8 @@
 
 mod support;
 
+mod dns;
 mod http;
+mod smtp;
 mod tcp;
+mod udp;
