@@ -5,6 +5,7 @@ mod support;
 
 mod dns;
 mod http;
+mod ping;
 mod smtp;
 mod tcp;
 mod udp;

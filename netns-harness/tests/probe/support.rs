@@ -30,3 +30,49 @@ macro_rules! require_root {
         }
     };
 }
+/// Whether `ip` (iproute2) can be run.
+pub fn has_ip() -> bool {
+    std::process::Command::new("ip")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// Runs `f` on a thread of its own inside a new, anonymous network
+/// namespace where `lo` is up and `ip` was run with each of `setup`. The
+/// namespace goes away with the thread, so nothing outlives the test even
+/// when it fails. `f` gets a current-thread tokio runtime.
+pub fn in_netns<T, F>(setup: &[&str], sysctls: &[(&str, &str)], f: F) -> T
+where
+    T: Send + 'static,
+    F: AsyncFnOnce() -> T + Send + 'static,
+{
+    let setup: Vec<String> = setup.iter().map(|s| s.to_string()).collect();
+    let sysctls: Vec<(String, String)> = sysctls
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let worker = std::thread::spawn(move || {
+        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET).expect("unshare netns");
+        for cmd in std::iter::once("link set lo up").chain(setup.iter().map(String::as_str)) {
+            let status = std::process::Command::new("ip")
+                .args(cmd.split_whitespace())
+                .status()
+                .expect("run ip");
+            assert!(status.success(), "ip {cmd}: {status}");
+        }
+        // Network sysctls are per namespace: this thread's, at open time.
+        for (path, value) in &sysctls {
+            std::fs::write(path, value).unwrap_or_else(|e| panic!("{path}: {e}"));
+        }
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime")
+            .block_on(f())
+    });
+    match worker.join() {
+        Ok(v) => v,
+        Err(panic) => std::panic::resume_unwind(panic),
+    }
+}
