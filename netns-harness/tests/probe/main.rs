@@ -5,6 +5,7 @@ mod support;
 
 mod dns;
 mod http;
+mod misc;
 mod ping;
 mod smtp;
 mod tcp;
