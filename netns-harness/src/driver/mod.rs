@@ -1,0 +1,2 @@
+//! The real Linux driver: the IO that the sans-IO core asks for.
+pub mod probe;
