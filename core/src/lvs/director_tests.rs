@@ -473,3 +473,36 @@ virtual_server 10.0.0.100 80 {
     assert_eq!(scripts(&a), ["/bin/rsdown", "/bin/qdown"]);
     assert_eq!(ops(&a), ["-D -t 10.0.0.100:80"]);
 }
+
+#[test]
+fn udp_check_payload_words_are_one_hex_string() {
+    let text = r#"
+virtual_server 10.0.0.100 53 {
+    protocol UDP
+    real_server 10.0.0.10 53 {
+        UDP_CHECK {
+            payload 01 02 0a
+            require_reply 01 x2
+        }
+    }
+}
+"#;
+    let mut d = Director::new(Instant::ZERO, &config(text), &IpvsState::default(), &[], 1).unwrap();
+    drain(&mut d);
+    let t = d.poll_timeout().unwrap();
+    d.handle_timeout(t);
+    let probe = drain(&mut d).into_iter().find_map(|a| match a {
+        DirectorAction::StartProbe { probe, .. } => Some(*probe),
+        _ => None,
+    });
+    let Some(ProbeSpec::Udp {
+        payload,
+        require_reply,
+        ..
+    }) = probe
+    else {
+        panic!("{probe:?}")
+    };
+    assert_eq!(payload.as_deref(), Some("01 02 0a"));
+    assert_eq!(require_reply.as_deref(), Some("01 x2"));
+}

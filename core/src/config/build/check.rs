@@ -250,16 +250,12 @@ pub(crate) fn checker(cx: &mut Cx, n: &Node) -> Option<(Checker, CheckDraft)> {
                 cx.extra(l, 1);
             }
             (CheckerKind::Udp(u), _) => match kw {
-                "payload" => u.payload = cx.arg(l, 0).map(|w| w.text.clone()),
-                "require_reply" => {
-                    u.require_reply = Some(
-                        l.args()
-                            .iter()
-                            .map(|w| w.text.as_str())
-                            .collect::<Vec<_>>()
-                            .join(" "),
-                    )
+                // keepalived joins every word into one hex string.
+                "payload" => {
+                    cx.arg(l, 0);
+                    u.payload = Some(joined(l)).filter(|p| !p.is_empty());
                 }
+                "require_reply" => u.require_reply = Some(joined(l)),
                 _ => {
                     let v = cx
                         .uint(l, 0, 0, 65535, "keepalived ignores it")
@@ -635,4 +631,13 @@ pub(crate) fn finish_checkers(_cx: &mut Cx, rs: &mut RealServer, drafts: Vec<Che
             .or(d.default_delay_before_retry)
             .unwrap_or(c.delay_loop);
     }
+}
+
+/// A keyword's arguments as one string, as keepalived's `make_strvec_str`.
+fn joined(l: &Node) -> String {
+    l.args()
+        .iter()
+        .map(|w| w.text.as_str())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
