@@ -209,7 +209,13 @@ impl Director {
                     notify_down: rs.notify_down.clone(),
                 });
                 let addr = SocketAddr::new(rs.ip, rs.port);
-                for conf in rs.checkers.iter().flat_map(expand_smtp_hosts) {
+                let vhost = rs.virtualhost.as_ref().or(vs.virtualhost.as_ref());
+                for mut conf in rs.checkers.iter().flat_map(expand_smtp_hosts) {
+                    // keepalived's fallback: the url's, the checker's, the
+                    // real server's, then the virtual server's virtualhost.
+                    if let CheckerKind::HttpGet(h) | CheckerKind::SslGet(h) = &mut conf.kind {
+                        h.virtualhost = h.virtualhost.take().or_else(|| vhost.cloned());
+                    }
                     let watch = Watch {
                         vs: v,
                         rs: r,

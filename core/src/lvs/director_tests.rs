@@ -506,3 +506,54 @@ virtual_server 10.0.0.100 53 {
     assert_eq!(payload.as_deref(), Some("01 02 0a"));
     assert_eq!(require_reply.as_deref(), Some("01 x2"));
 }
+
+#[test]
+fn http_get_falls_back_to_the_real_and_virtual_servers_virtualhost() {
+    let text = r#"
+virtual_server 10.0.0.100 80 {
+    protocol TCP
+    virtualhost vs.example
+    real_server 10.0.0.10 80 {
+        virtualhost rs.example
+        HTTP_GET {
+            url {
+                path /a
+            }
+            url {
+                path /b
+                virtualhost url.example
+            }
+        }
+    }
+    real_server 10.0.0.11 80 {
+        HTTP_GET {
+            url {
+                path /c
+            }
+        }
+    }
+}
+"#;
+    let mut d = Director::new(Instant::ZERO, &config(text), &IpvsState::default(), &[], 1).unwrap();
+    drain(&mut d);
+    let mut hosts = Vec::new();
+    while hosts.len() < 4 {
+        let t = d.poll_timeout().unwrap();
+        d.handle_timeout(t);
+        for a in drain(&mut d) {
+            if let DirectorAction::StartProbe { check, probe } = a {
+                if let ProbeSpec::Http { url, .. } = *probe {
+                    hosts.push(format!(
+                        "{} {}",
+                        url.path,
+                        url.virtualhost.unwrap_or_default()
+                    ));
+                }
+                d.handle_result(t, check, ProbeResult::Ok);
+            }
+        }
+    }
+    hosts.sort();
+    hosts.dedup();
+    assert_eq!(hosts, ["/a rs.example", "/b url.example", "/c vs.example"]);
+}
