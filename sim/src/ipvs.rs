@@ -170,3 +170,123 @@ fn masked(addr: IpAddr, netmask: u32) -> IpAddr {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vigil_core::lvs::Algorithm;
+    use vigil_core::lvs::ipvs::{DestEntry, Forward, Persistence, ServiceSpec};
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    fn service(persistence: Option<Persistence>) -> (Kernel, ServiceKey) {
+        let key = ServiceKey::Addr {
+            protocol: Protocol::Tcp,
+            addr: ip("10.0.0.100"),
+            port: 80,
+        };
+        let mut k = Kernel::default();
+        let spec = ServiceSpec {
+            key,
+            algorithm: Algorithm::Rr,
+            flags: Default::default(),
+            persistence,
+            one_packet: false,
+        };
+        k.apply(Instant::ZERO, &IpvsOp::AddService(spec)).unwrap();
+        for last in [10, 11] {
+            k.apply(
+                Instant::ZERO,
+                &IpvsOp::AddDest {
+                    service: key,
+                    dest: dest(last, 1),
+                },
+            )
+            .unwrap();
+        }
+        (k, key)
+    }
+
+    fn dest(last: u8, weight: u32) -> DestEntry {
+        DestEntry {
+            key: DestKey::new(IpAddr::from([10, 0, 0, last]), 80),
+            weight,
+            forward: Forward::Dr,
+            u_threshold: 0,
+            l_threshold: 0,
+        }
+    }
+
+    fn pick(k: &mut Kernel, src: &str, sport: u16, secs: u64) -> Option<u8> {
+        let now = Instant::ZERO + Duration::from_secs(secs);
+        k.connect(now, ip(src), sport, ip("10.0.0.100"), 80)
+            .map(|d| match d.addr {
+                IpAddr::V4(a) => a.octets()[3],
+                IpAddr::V6(_) => 0,
+            })
+    }
+
+    #[test]
+    fn without_persistence_rr_alternates_between_connections() {
+        let (mut k, _) = service(None);
+        let picks: Vec<_> = (0..4)
+            .map(|i| pick(&mut k, "10.0.1.1", 40000 + i, 0))
+            .collect();
+        assert_eq!(picks[0], picks[2]);
+        assert_eq!(picks[1], picks[3]);
+        assert_ne!(picks[0], picks[1]);
+    }
+
+    #[test]
+    fn a_persistent_client_stays_until_the_template_expires() {
+        let p = Persistence {
+            timeout: 50,
+            netmask: u32::MAX,
+        };
+        let (mut k, _) = service(Some(p));
+        let first = pick(&mut k, "10.0.1.1", 40000, 0);
+        assert_eq!(pick(&mut k, "10.0.1.1", 40001, 30), first);
+        // Other clients are scheduled on their own: rr moves on, and back.
+        assert_ne!(pick(&mut k, "10.0.1.2", 40000, 30), first);
+        assert_eq!(pick(&mut k, "10.0.1.3", 40000, 31), first);
+        // 50 s after its last use the template is gone: rr's turn decides.
+        assert_ne!(pick(&mut k, "10.0.1.1", 40002, 81), first);
+    }
+
+    #[test]
+    fn a_quiesced_real_server_keeps_its_persistent_clients_a_removed_one_loses_them() {
+        let p = Persistence {
+            timeout: 50,
+            netmask: u32::MAX,
+        };
+        let (mut k, key) = service(Some(p));
+        let first = pick(&mut k, "10.0.1.1", 40000, 0).unwrap();
+        k.apply(
+            Instant::ZERO,
+            &IpvsOp::EditDest {
+                service: key,
+                dest: dest(first, 0),
+            },
+        )
+        .unwrap();
+        assert_eq!(pick(&mut k, "10.0.1.1", 40001, 1), Some(first));
+        let gone = DestKey::new(IpAddr::from([10, 0, 0, first]), 80);
+        k.apply(
+            Instant::ZERO,
+            &IpvsOp::DelDest {
+                service: key,
+                key: gone,
+            },
+        )
+        .unwrap();
+        assert_ne!(pick(&mut k, "10.0.1.1", 40002, 2), Some(first));
+    }
+
+    #[test]
+    fn granularity_groups_clients_of_one_network() {
+        assert_eq!(masked(ip("10.0.1.77"), 0xffff_ff00), ip("10.0.1.0"));
+        assert_eq!(masked(ip("fd00::1:2"), 64), ip("fd00::"));
+    }
+}
