@@ -12,8 +12,10 @@ use vigil_sim::{Options, PlantedBug};
 pub struct Args {
     /// The scenario file (TOML, see docs/scenarios or SCENARIOS.md).
     file: PathBuf,
-    /// Seed for the run, instead of the scenario's `[sim] seed`.
-    #[arg(long)]
+    /// Seed for the run, instead of the scenario's `[sim] seed`; with
+    /// --explore, the first seed of the range (`--seed-start`), so a long
+    /// hunt can be split into ranges across machines.
+    #[arg(long, visible_alias = "seed-start")]
     seed: Option<u64>,
     /// Print the timeline as JSON lines instead of text.
     #[arg(long)]

@@ -216,7 +216,7 @@ fn crashed(run: &Run, host: &str, t: Instant) -> bool {
 }
 
 /// `takeover`: when a Master fails (crash, stop, fault) while another
-/// instance of its router is Backup, some instance is Master again within
+/// instance of its router is Backup and stays so, some instance is Master again within
 /// Master_Down_Interval (bounded by 4 intervals: Skew_Time < 1 interval)
 /// plus the latency.
 pub fn takeover(
@@ -256,34 +256,64 @@ pub fn takeover(
                     && i.segment == failed.segment
             })
             .collect();
-        if !peers
-            .iter()
-            .any(|p| run.state(&p.node, &p.instance, e.at) == State::Backup)
-        {
-            continue;
-        }
         let deadline = e.at + failed.interval * 4 + latency;
         if deadline > end {
             continue;
         }
+        // Only a Backup that stays Backup through the window must take over:
+        // one that goes to Fault, stops or is frozen meanwhile cannot.
+        let waiting = |p: &&InstanceInfo| {
+            run.state(&p.node, &p.instance, e.at) == State::Backup
+                && !frozen_within(&run, &p.node, e.at, deadline)
+                && !run.events.iter().any(|x| {
+                    x.at > e.at
+                        && x.at <= deadline
+                        && x.host == p.node
+                        && matches!(&x.what, What::State { instance, to, .. } if *instance == p.instance && *to != State::Master)
+                })
+        };
+        if !peers.iter().any(waiting) {
+            continue;
+        }
+        // A Backup took over, or the failed node itself is Master again (a
+        // restart that beat the Backups' timers).
         let back = run
             .events
             .iter()
             .filter(|x| x.at >= e.at && x.at <= deadline)
-            .any(|x| peers.iter().any(|p| x.host == p.node && matches!(&x.what, What::State { instance, to: State::Master, .. } if *instance == p.instance)));
+            .any(|x| peers.iter().copied().chain([failed]).any(|p| x.host == p.node && matches!(&x.what, What::State { instance, to: State::Master, .. } if *instance == p.instance)));
         if !back {
             out.push(violation(
                 deadline,
                 &e.host,
                 "takeover",
                 format!(
-                    "{instance} left MASTER at {} ms and no Backup took over",
+                    "{instance} left MASTER at {} ms and no router took over",
                     e.millis()
                 ),
             ));
         }
     }
     out
+}
+
+/// Whether `node`'s vigil is frozen at some time in `[from, to]`: frozen at
+/// `from`, or a `freeze` step inside.
+fn frozen_within(run: &Run, node: &str, from: Instant, to: Instant) -> bool {
+    let mut frozen = false;
+    for x in run.events.iter().filter(|x| x.host == node && x.at <= to) {
+        if let What::Step { action } = &x.what {
+            match action.as_str() {
+                "freeze" => frozen = true,
+                "thaw" if x.at <= from => frozen = false,
+                _ => {}
+            }
+        }
+        if frozen && x.at >= from {
+            return true;
+        }
+    }
+    frozen
 }
 
 /// `cause`: every transition says why it happened.
