@@ -155,6 +155,56 @@ fn a_failed_master_must_be_replaced_while_a_backup_is_there() {
     assert!(expect::takeover(&s, &events, &infos, Duration::ZERO).is_empty());
 }
 
+/// The Master `a` stops at 10 s while `b` waits as Backup.
+fn master_stops() -> Vec<Event> {
+    vec![
+        state(0, "a", State::Init, State::Backup, "startup"),
+        state(0, "b", State::Init, State::Backup, "startup"),
+        state(3000, "a", State::Backup, State::Master, "x"),
+        state(10_000, "a", State::Master, State::Stopped, "shutdown"),
+    ]
+}
+
+#[test]
+fn a_backup_that_faults_or_freezes_meanwhile_owes_no_takeover() {
+    let s = scenario("");
+    let infos = [info("a"), info("b")];
+    let mut faulted = master_stops();
+    faulted.push(state(
+        10_700,
+        "b",
+        State::Backup,
+        State::Fault,
+        "fault: eth0",
+    ));
+    assert!(expect::takeover(&s, &faulted, &infos, Duration::ZERO).is_empty());
+    let mut frozen = master_stops();
+    frozen.push(Event {
+        at: ms(8000),
+        host: "b".into(),
+        what: What::Step {
+            action: "freeze".into(),
+        },
+    });
+    frozen.sort_by_key(|e| e.at);
+    assert!(expect::takeover(&s, &frozen, &infos, Duration::ZERO).is_empty());
+}
+
+#[test]
+fn a_master_restarted_before_the_backups_timers_is_a_takeover() {
+    let s = scenario("");
+    let infos = [info("a"), info("b")];
+    let mut events = master_stops();
+    events.push(state(
+        10_000,
+        "a",
+        State::Init,
+        State::Master,
+        "address owner (priority 255)",
+    ));
+    assert!(expect::takeover(&s, &events, &infos, Duration::ZERO).is_empty());
+}
+
 #[test]
 fn a_transition_needs_a_cause() {
     let events = vec![state(5, "a", State::Init, State::Backup, "")];
