@@ -4,7 +4,7 @@
 use clap::Args as ClapArgs;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use vigil_core::scenario::Scenario;
+use vigil_core::scenario::{Scenario, svg};
 use vigil_sim::explore::{self, Explore};
 use vigil_sim::{Options, PlantedBug};
 
@@ -26,10 +26,14 @@ pub struct Args {
     /// Write the simulated wire (adverts, gratuitous ARPs, NAs) as a pcap.
     #[arg(long, value_name = "OUT")]
     pcap: Option<PathBuf>,
+    /// Draw the timeline as an SVG picture: lanes per instance, address and
+    /// client, steps and violations on the time axis.
+    #[arg(long, value_name = "OUT")]
+    svg: Option<PathBuf>,
     /// Run N times (seeds S, S+1, ...) with random faults added to the
     /// file's steps; judge only the invariants, and shrink the first
     /// violation to a scenario file that reproduces it.
-    #[arg(long, value_name = "N", conflicts_with_all = ["json", "pcap", "adverts"])]
+    #[arg(long, value_name = "N", conflicts_with_all = ["json", "pcap", "adverts", "svg"])]
     explore: Option<u64>,
     /// Where --explore writes the shrunk scenario (default: beside FILE,
     /// named FILE's stem + `.explore-SEED.toml`).
@@ -73,11 +77,20 @@ pub fn run(args: &Args) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    if let (Some(path), Some(bytes)) = (&args.pcap, &report.pcap)
-        && let Err(e) = std::fs::write(path, bytes)
+    let pcap = args.pcap.as_ref().zip(report.pcap.clone());
+    let svg = args
+        .svg
+        .as_ref()
+        .map(|p| (p, svg::render(&scenario, &report.timeline).into_bytes()));
+    for (path, bytes) in pcap
+        .iter()
+        .map(|(p, b)| (*p, b))
+        .chain(svg.iter().map(|(p, b)| (*p, b)))
     {
-        eprintln!("vigil sim: cannot write {}: {e}", path.display());
-        return ExitCode::from(2);
+        if let Err(e) = std::fs::write(path, bytes) {
+            eprintln!("vigil sim: cannot write {}: {e}", path.display());
+            return ExitCode::from(2);
+        }
     }
     if args.json {
         for e in &report.timeline {

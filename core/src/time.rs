@@ -16,6 +16,8 @@ pub struct Instant(u64);
 impl Instant {
     /// The driver's epoch.
     pub const ZERO: Instant = Instant(0);
+    /// Later than any time a run reaches: an open end.
+    pub const MAX: Instant = Instant(u64::MAX);
 
     pub const fn from_nanos(nanos: u64) -> Self {
         Instant(nanos)

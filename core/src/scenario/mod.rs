@@ -5,6 +5,7 @@
 pub mod duration;
 pub mod expect;
 pub mod format;
+pub mod svg;
 pub mod timeline;
 pub mod topology;
 
