@@ -1,6 +1,7 @@
 //! IPVS scheduler costs: one pick per scheduler at 10 and 1000
-//! destinations (weights 1..=10), and mh's table build and lookup for 1000
-//! destinations at M = 65521, side by side with the `maglev` crate's.
+//! destinations (weights 1..=10), wrr's pick as the weights spread, and
+//! mh's table build and lookup for 1000 destinations at M = 65521, side by
+//! side with the `maglev` crate's.
 //!
 //! `cargo bench -p vigil-core --bench lvs`
 
@@ -98,6 +99,30 @@ fn picks(c: &mut Criterion) {
     }
 }
 
+/// wrr walks the list once per weight bar (max weight / gcd bars per
+/// round) and picks Σ weight / gcd times per round, so a pick walks about
+/// max weight / mean weight entries.
+fn wrr_weights(c: &mut Criterion) {
+    let pkt = packets()[0];
+    let mut skewed = vec![1u32; 1000];
+    skewed[500] = 100;
+    let cases = [
+        ("all_1", vec![1u32; 1000]),
+        ("uniform_1_10", weights(1000)),
+        ("all_10", vec![10u32; 1000]),
+        ("one_100_rest_1", skewed),
+    ];
+    let mut g = c.benchmark_group("wrr_pick_1000");
+    quick(&mut g);
+    for (name, w) in cases {
+        let mut s = service_with(Algorithm::Wrr, &w, Options::default());
+        g.bench_function(name, |b| {
+            b.iter(|| black_box(s.schedule(Instant::ZERO, &pkt)))
+        });
+    }
+    g.finish();
+}
+
 /// The crate's nodes: the same 1000 (address, port) keys.
 fn crate_nodes() -> Vec<DestKey> {
     (0..1000).map(key).collect()
@@ -176,5 +201,5 @@ fn mh_lookup(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, picks, mh_build, mh_lookup);
+criterion_group!(benches, picks, wrr_weights, mh_build, mh_lookup);
 criterion_main!(benches);
