@@ -7,7 +7,7 @@
 //! `keepalived -t`'s stricter verdict on unknown keywords.
 
 use std::io::{self, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use vigil_core::config::{self, Diagnostic, Options, Parsed, Severity};
@@ -51,23 +51,13 @@ pub fn run(args: &Args) -> ExitCode {
     } else {
         None
     };
-    let opts = Options {
-        config_id: args.config_id.clone(),
-        interfaces,
-        ..Options::default()
+    let (parsed, report) = match read(&args.file, args.config_id.clone(), interfaces, args.strict) {
+        Ok(read) => read,
+        Err(why) => {
+            eprintln!("vigil: {why}");
+            return ExitCode::from(2);
+        }
     };
-    let path = args.file.to_string_lossy();
-    let parsed = config::parse_with(&path, &FsLoader, &opts);
-    if parsed.unreadable() {
-        let why = parsed
-            .diagnostics
-            .iter()
-            .find(|d| d.line == 0)
-            .map_or_else(|| "cannot read it".to_string(), |d| d.message.clone());
-        eprintln!("vigil: {why}");
-        return ExitCode::from(2);
-    }
-    let report = Report::new(&parsed, args.strict);
     let result = if args.json {
         print_json(&parsed, &report)
     } else {
@@ -83,6 +73,31 @@ pub fn run(args: &Args) -> ExitCode {
     ExitCode::from(report.exit_status())
 }
 
+/// Reads and checks a config as `vigil check` does (the daemon reads its
+/// config through here too); `Err` says why the main file cannot be read.
+pub fn read(
+    file: &Path,
+    config_id: Option<String>,
+    interfaces: Option<Vec<String>>,
+    strict: bool,
+) -> Result<(Parsed, Report), String> {
+    let opts = Options {
+        config_id,
+        interfaces,
+        ..Options::default()
+    };
+    let parsed = config::parse_with(&file.to_string_lossy(), &FsLoader, &opts);
+    if parsed.unreadable() {
+        return Err(parsed
+            .diagnostics
+            .iter()
+            .find(|d| d.line == 0)
+            .map_or_else(|| "cannot read it".to_string(), |d| d.message.clone()));
+    }
+    let report = Report::new(&parsed, strict);
+    Ok((parsed, report))
+}
+
 fn print_json(parsed: &Parsed, report: &Report) -> io::Result<()> {
     report.write(&mut io::stderr().lock())?;
     let mut out = io::stdout().lock();
@@ -91,7 +106,7 @@ fn print_json(parsed: &Parsed, report: &Report) -> io::Result<()> {
 }
 
 /// The interface names of this host.
-fn host_interfaces() -> io::Result<Vec<String>> {
+pub fn host_interfaces() -> io::Result<Vec<String>> {
     let mut names: Vec<String> = std::fs::read_dir("/sys/class/net")?
         .flatten()
         .filter_map(|e| e.file_name().into_string().ok())

@@ -1,4 +1,9 @@
 //! vigil-netns: the real Linux driver (`vigil run`) and the namespace lab.
 //!
-//! The driver arrives with the daemon issue; until then this crate only holds
-//! its place in the workspace.
+//! - [`driver`]: the daemon — raw VRRP sockets, rtnetlink addresses,
+//!   AF_PACKET announcements, signals — around the core's VRRP router
+
+pub mod driver;
+mod error;
+
+pub use error::{Error, Result};
