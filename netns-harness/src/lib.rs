@@ -2,8 +2,11 @@
 //!
 //! - [`driver`]: the daemon — raw VRRP sockets, rtnetlink addresses,
 //!   AF_PACKET announcements, signals — around the core's VRRP router
+//! - [`lab`]: network namespaces joined by a bridge, for tests that run the
+//!   daemon against the kernel
 
 pub mod driver;
 mod error;
+pub mod lab;
 
 pub use error::{Error, Result};
