@@ -24,9 +24,16 @@ fn lab(nodes: usize) -> Option<Lab> {
 }
 
 fn vrrp_conf(priority: u8, vip: &str, advert_int: &str) -> String {
+    vrrp_conf_with(priority, vip, advert_int, "", "")
+}
+
+/// A config with `before` the instance (scripts, track files) and `inside` it.
+fn vrrp_conf_with(priority: u8, vip: &str, advert_int: &str, before: &str, inside: &str) -> String {
     let prefix = if vip.contains(':') { 64 } else { 24 };
     format!(
-        "vrrp_instance VI_1 {{
+        "{before}
+vrrp_instance VI_1 {{
+    {inside}
     state BACKUP
     interface eth0
     virtual_router_id 51
@@ -348,4 +355,93 @@ fn a_config_error_at_start_prints_the_check_diagnostics_and_exits_1() {
         "{diagnostics}"
     );
     assert!(stderr.starts_with(diagnostics.as_ref()), "{stderr}");
+}
+
+#[test]
+fn a_failing_track_script_faults_the_master_and_notify_scripts_run() {
+    let Some(lab) = lab(2) else { return };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path().display();
+    // keepalived runs scripts without a shell: `test ! -e FILE` fails once FILE exists.
+    let script = format!(
+        "vrrp_script chk {{\n    script \"/usr/bin/test ! -e {d}/down\"\n    interval 1\n}}"
+    );
+    let inside = format!(
+        "track_script {{\n        chk\n    }}\n    notify_master \"/usr/bin/touch {d}/master\"\n    notify_fault \"/usr/bin/touch {d}/fault\""
+    );
+    let a = Vigil::start(
+        &lab,
+        1,
+        dir.path(),
+        &vrrp_conf_with(150, VIP4, "1", &script, &inside),
+        &[],
+    );
+    let b = Vigil::start(&lab, 2, dir.path(), &vrrp_conf(100, VIP4, "1"), &[]);
+    assert!(
+        within(Duration::from_secs(6), || holds(&lab, 1, VIP4)).is_some(),
+        "{}",
+        a.log()
+    );
+    assert!(
+        within(Duration::from_secs(1), || dir
+            .path()
+            .join("master")
+            .exists())
+        .is_some(),
+        "notify_master did not run"
+    );
+    std::fs::write(dir.path().join("down"), "").expect("write");
+    // The script fails within its interval; Fault sends priority 0, so the
+    // Backup follows after Skew_Time.
+    let took = within(Duration::from_secs(3), || {
+        holds(&lab, 2, VIP4) && !holds(&lab, 1, VIP4)
+    });
+    assert!(took.is_some(), "{}\n{}", a.log(), b.log());
+    assert!(
+        a.log().contains("(VI_1) Entering FAULT STATE"),
+        "{}",
+        a.log()
+    );
+    assert!(
+        within(Duration::from_secs(1), || dir.path().join("fault").exists()).is_some(),
+        "notify_fault did not run"
+    );
+}
+
+#[test]
+fn a_track_file_raises_the_backup_above_the_master() {
+    let Some(lab) = lab(2) else { return };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let boost = dir.path().join("boost");
+    let track = format!(
+        "track_file boost {{\n    file {}\n    weight 100\n}}",
+        boost.display()
+    );
+    let inside = "track_file {\n        boost\n    }";
+    let a = Vigil::start(&lab, 1, dir.path(), &vrrp_conf(150, VIP4, "1"), &[]);
+    let b = Vigil::start(
+        &lab,
+        2,
+        dir.path(),
+        &vrrp_conf_with(100, VIP4, "1", &track, inside),
+        &[],
+    );
+    assert!(
+        within(Duration::from_secs(6), || holds(&lab, 1, VIP4)).is_some(),
+        "{}",
+        a.log()
+    );
+    // 1 × weight 100: node 2 advertises 200 once Master; as a Backup it
+    // ignores the lower 150 and preempts when its down timer expires.
+    std::fs::write(&boost, "1\n").expect("write");
+    let took = within(Duration::from_secs(5), || {
+        holds(&lab, 2, VIP4) && !holds(&lab, 1, VIP4)
+    });
+    println!("preempt after track_file raised the Backup: {took:?}");
+    assert!(took.is_some(), "{}\n{}", a.log(), b.log());
+    assert!(
+        a.log().contains("with higher priority 200, ours 150"),
+        "{}",
+        a.log()
+    );
 }

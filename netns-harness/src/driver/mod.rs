@@ -10,13 +10,18 @@
 //! - [`netlink`]: interfaces and addresses (the only rtnetlink user)
 //! - [`host`]: the interfaces as resolution and the announcer see them
 //! - [`arp`]: gratuitous ARPs and unsolicited NAs over AF_PACKET
+//! - [`track`]: vrrp_scripts and track_files; [`notify`]: notify scripts,
+//!   both run by [`scripts`]
 //! - [`signals`], [`clock`]
 
 pub mod arp;
 pub mod clock;
 pub mod host;
 pub mod netlink;
+pub mod notify;
+pub mod scripts;
 pub mod signals;
+pub mod track;
 pub mod vrrp;
 pub mod vrrp_socket;
 

@@ -21,6 +21,8 @@ use super::arp::Announcer;
 use super::clock::Clock;
 use super::host::Interfaces;
 use super::netlink::{Link, Netlink};
+use super::notify;
+use super::track::{Report, Trackers};
 use super::vrrp_socket::{Family, MAX_DATAGRAM, VrrpSocket};
 use crate::error::Result;
 
@@ -38,12 +40,16 @@ pub enum Control {
 const PACKET_QUEUE: usize = 256;
 
 struct Vrrp {
+    /// The running configuration: notify scripts are looked up in it.
+    config: Config,
     clock: Clock,
     router: Router,
     netlink: Netlink,
     host: Interfaces,
     sockets: BTreeMap<(String, Family), Arc<VrrpSocket>>,
     packets: mpsc::Sender<Received>,
+    trackers: Trackers,
+    reports: mpsc::Sender<Report>,
     announcer: Announcer,
     /// False with `--dont-release-vrrp`: addresses stay when the daemon stops.
     release_on_stop: bool,
@@ -61,13 +67,17 @@ pub async fn serve(
     let host = Interfaces::read(&netlink).await?;
     let resolved = resolve::resolve(&config, &host);
     let (packets, mut inbox) = mpsc::channel(PACKET_QUEUE);
+    let (reports, mut tracked) = mpsc::channel(PACKET_QUEUE);
     let mut vrrp = Vrrp {
+        config,
         clock,
         router: Router::new(Vec::new(), Vec::new(), clock.now())?,
         netlink,
         host,
         sockets: BTreeMap::new(),
         packets,
+        trackers: Trackers::default(),
+        reports,
         announcer: Announcer::open()?,
         release_on_stop,
         stopping: false,
@@ -87,11 +97,12 @@ pub async fn serve(
             Some(rx) = inbox.recv() => vrrp.router.handle_packet(vrrp.clock.now(), &rx),
             () = sleep, if deadline.is_some() => vrrp.router.handle_timeout(vrrp.clock.now()),
             order = control.recv() => match order {
-                Some(Control::Reload(config)) => vrrp.reload(&config).await,
+                Some(Control::Reload(config)) => vrrp.reload(*config).await,
                 // The main thread is gone: nobody can stop us later.
                 Some(Control::Stop) | None => vrrp.stop(),
             },
             Some(link) = links.next() => vrrp.link_changed(link),
+            Some(report) = tracked.recv() => vrrp.tracked(report),
         }
     }
 }
@@ -122,6 +133,7 @@ impl Vrrp {
         self.open_sockets(&resolved)?;
         self.router = Router::new(resolved.instances, resolved.groups, self.clock.now())?;
         self.report_links_down();
+        self.start_trackers();
         Ok(())
     }
 
@@ -211,6 +223,23 @@ impl Vrrp {
         self.track_link(link.name, link.up);
     }
 
+    /// (Re)starts the scripts and files the router's instances track.
+    fn start_trackers(&mut self) {
+        let tracks = self
+            .router
+            .instances()
+            .iter()
+            .flat_map(|i| i.config().tracks.iter());
+        self.trackers = Trackers::start(&self.config, tracks, &self.reports, Some(&self.trackers));
+    }
+
+    fn tracked(&mut self, report: Report) {
+        if let Some((kind, name, state)) = self.trackers.observe(report) {
+            let cmd = Command::Track { kind, name, state };
+            self.router.handle_command(self.clock.now(), &cmd);
+        }
+    }
+
     fn stop(&mut self) {
         info!("Stopping");
         self.router
@@ -220,13 +249,13 @@ impl Vrrp {
 
     /// SIGHUP: instances that stay keep their state (the router's reload);
     /// if the new config cannot run, the old one carries on.
-    async fn reload(&mut self, config: &Config) {
+    async fn reload(&mut self, config: Config) {
         info!("Reloading");
         match Interfaces::read(&self.netlink).await {
             Ok(host) => self.host = host,
             Err(e) => warn!("reload: reading interfaces: {e}; using what was known"),
         }
-        let resolved = resolve::resolve(config, &self.host);
+        let resolved = resolve::resolve(&config, &self.host);
         for note in &resolved.notes {
             warn!("{note}");
         }
@@ -237,7 +266,9 @@ impl Vrrp {
         let now = self.clock.now();
         match self.router.reload(resolved.instances, resolved.groups, now) {
             Ok(()) => {
+                self.config = config;
                 self.report_links_down();
+                self.start_trackers();
                 info!("Reload finished");
             }
             Err(e) => error!("reload refused, old config kept: {e}"),
@@ -267,9 +298,13 @@ impl Vrrp {
                     from,
                     to,
                     reason,
-                } => self.log_transition(&instance, from, to, &reason),
+                } => {
+                    self.log_transition(&instance, from, to, &reason);
+                    notify::instance(&self.config, &instance, to, self.priority(&instance));
+                }
                 Action::GroupNotify { group, from, to } => {
                     info!(group = %group, from = %from, to = %to, "VRRP_Group({group}) Syncing instances to {to} state");
+                    notify::group(&self.config, &group, to);
                 }
                 Action::AddVip { instance, vip } => {
                     once(&mut logged, &instance, true, || {
@@ -366,11 +401,7 @@ impl Vrrp {
     /// keepalived's words for a state change, so operators find the lines
     /// they know; the fields carry it for JSON consumers.
     fn log_transition(&self, instance: &str, from: State, to: State, reason: &Reason) {
-        let ours = self
-            .router
-            .instance(instance)
-            .map(|i| i.effective_priority())
-            .unwrap_or_default();
+        let ours = self.priority(instance);
         match (to, reason) {
             (
                 State::Master,
@@ -396,6 +427,15 @@ impl Vrrp {
             _ => format!("({instance}) Entering {to} STATE{init}"),
         };
         info!(instance, from = %from, to = %to, reason = %reason, "{text}");
+    }
+}
+
+impl Vrrp {
+    fn priority(&self, instance: &str) -> u8 {
+        self.router
+            .instance(instance)
+            .map(|i| i.effective_priority())
+            .unwrap_or_default()
     }
 }
 
