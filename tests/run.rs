@@ -445,3 +445,88 @@ fn a_track_file_raises_the_backup_above_the_master() {
         a.log()
     );
 }
+
+#[test]
+fn a_unicast_pair_elects_over_unicast_peers() {
+    let Some(lab) = lab(2) else { return };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let unicast = |me: u8, peer: u8| {
+        format!("unicast_src_ip 10.77.0.{me}\n    unicast_peer {{\n        10.77.0.{peer}\n    }}")
+    };
+    let a = Vigil::start(
+        &lab,
+        1,
+        dir.path(),
+        &vrrp_conf_with(150, VIP4, "1", "", &unicast(1, 2)),
+        &[],
+    );
+    let mut b = Vigil::start(
+        &lab,
+        2,
+        dir.path(),
+        &vrrp_conf_with(100, VIP4, "1", "", &unicast(2, 1)),
+        &[],
+    );
+    assert!(
+        within(Duration::from_secs(6), || holds(&lab, 1, VIP4)).is_some(),
+        "{}",
+        a.log()
+    );
+    // Node 2 hears node 1's unicast adverts: it stays Backup past its own
+    // down timer (3.6 s).
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(!holds(&lab, 2, VIP4), "{}", b.log());
+    assert!(b.child.try_wait().expect("wait").is_none());
+    a.signal(libc::SIGTERM);
+    let took = within(Duration::from_millis(1500), || holds(&lab, 2, VIP4));
+    assert!(took.is_some(), "{}", b.log());
+}
+
+/// keepalived 2.2.7 in a node of the lab, in the foreground.
+fn keepalived(lab: &Lab, node: usize, dir: &Path, conf: &str) -> Option<Child> {
+    let path = dir.join(format!("ka{node}.conf"));
+    std::fs::write(&path, conf).expect("write config");
+    let pid = |what: &str| dir.join(format!("ka{node}-{what}.pid"));
+    lab.command(lab.node(node), "keepalived")
+        .args(["-n", "-l", "-D", "-P", "-f"])
+        .arg(&path)
+        .arg("-p")
+        .arg(pid("main"))
+        .arg("-r")
+        .arg(pid("vrrp"))
+        .stdout(Stdio::null())
+        .stderr(File::create(dir.join(format!("ka{node}.log"))).expect("log"))
+        .spawn()
+        .ok()
+}
+
+#[test]
+fn keepalived_follows_vigil_and_takes_over_on_its_priority_0() {
+    let Some(lab) = lab(2) else { return };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let Some(_ka) = keepalived(&lab, 2, dir.path(), &vrrp_conf(100, VIP4, "1")) else {
+        println!("SKIPPED: keepalived is not installed");
+        return;
+    };
+    let mut a = Vigil::start(&lab, 1, dir.path(), &vrrp_conf(150, VIP4, "1"), &[]);
+    assert!(
+        within(Duration::from_secs(6), || holds(&lab, 1, VIP4)).is_some(),
+        "{}",
+        a.log()
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(
+        !holds(&lab, 2, VIP4),
+        "keepalived did not accept vigil's adverts"
+    );
+    a.signal(libc::SIGTERM);
+    assert!(a.wait_exit(Duration::from_secs(1)).is_some());
+    let took = within(Duration::from_millis(1500), || holds(&lab, 2, VIP4));
+    println!("keepalived took over after vigil's SIGTERM in {took:?}");
+    assert!(took.is_some());
+    let log = std::fs::read_to_string(dir.path().join("ka2.log")).unwrap_or_default();
+    assert!(
+        log.contains("Backup received priority 0 advertisement"),
+        "{log}"
+    );
+}
