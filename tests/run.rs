@@ -290,12 +290,22 @@ fn a_vip_left_by_an_earlier_run_is_removed_at_start() {
     lab.ip(2, &["addr", "add", &format!("{VIP4}/24"), "dev", "eth0"])
         .expect("stale address");
     assert!(holds(&lab, 2, VIP4));
-    let _a = Vigil::start(&lab, 1, dir.path(), &vrrp_conf(150, VIP4, "1"), &[]);
+    // Node 1's VIP also says how to install it: brd and label as `ip addr` takes them.
+    let conf = vrrp_conf(150, VIP4, "1").replace(
+        "10.77.0.100/24",
+        "10.77.0.100/24 brd 10.77.0.255 label eth0:vip",
+    );
+    let _a = Vigil::start(&lab, 1, dir.path(), &conf, &[]);
     let b = Vigil::start(&lab, 2, dir.path(), &vrrp_conf(100, VIP4, "1"), &[]);
     let gone = within(Duration::from_secs(1), || !holds(&lab, 2, VIP4));
     assert!(gone.is_some(), "stale VIP kept:\n{}", b.log());
     assert!(within(Duration::from_secs(5), || holds(&lab, 1, VIP4)).is_some());
     assert!(!holds(&lab, 2, VIP4), "{}", b.log());
+    let addrs = lab.addresses(1).expect("ip addr");
+    assert!(
+        addrs.contains("inet 10.77.0.100/24 brd 10.77.0.255 scope global secondary eth0:vip"),
+        "{addrs}"
+    );
 }
 
 #[test]
@@ -447,18 +457,18 @@ fn a_track_file_raises_the_backup_above_the_master() {
 }
 
 #[test]
-fn a_unicast_pair_elects_over_unicast_peers() {
+fn a_unicast_pair_hands_over_and_dont_release_vrrp_keeps_the_vip() {
     let Some(lab) = lab(2) else { return };
     let dir = tempfile::tempdir().expect("temp dir");
     let unicast = |me: u8, peer: u8| {
         format!("unicast_src_ip 10.77.0.{me}\n    unicast_peer {{\n        10.77.0.{peer}\n    }}")
     };
-    let a = Vigil::start(
+    let mut a = Vigil::start(
         &lab,
         1,
         dir.path(),
         &vrrp_conf_with(150, VIP4, "1", "", &unicast(1, 2)),
-        &[],
+        &["--dont-release-vrrp"],
     );
     let mut b = Vigil::start(
         &lab,
@@ -480,6 +490,12 @@ fn a_unicast_pair_elects_over_unicast_peers() {
     a.signal(libc::SIGTERM);
     let took = within(Duration::from_millis(1500), || holds(&lab, 2, VIP4));
     assert!(took.is_some(), "{}", b.log());
+    // --dont-release-vrrp: priority 0 was sent, the address stays.
+    assert!(
+        a.wait_exit(Duration::from_secs(1))
+            .is_some_and(|s| s.success())
+    );
+    assert!(holds(&lab, 1, VIP4), "{}", a.log());
 }
 
 /// keepalived 2.2.7 in a node of the lab, in the foreground.
