@@ -71,6 +71,7 @@ pub async fn serve(
     let mut vrrp = Vrrp {
         config,
         clock,
+        // Empty until the config is applied to it, as a reload would.
         router: Router::new(Vec::new(), Vec::new(), clock.now())?,
         netlink,
         host,
@@ -83,7 +84,7 @@ pub async fn serve(
         stopping: false,
     };
     vrrp.remove_stale(&resolved).await;
-    vrrp.start(resolved).await?;
+    vrrp.apply(resolved)?;
     info!("Startup complete");
     loop {
         vrrp.flush().await;
@@ -125,13 +126,17 @@ impl Vrrp {
         }
     }
 
-    /// Opens the sockets the instances need and starts the router.
-    async fn start(&mut self, resolved: Resolved) -> Result<()> {
+    /// Runs `resolved`: at start on the empty router, on SIGHUP on the
+    /// running one, whose instances that stay keep their state. On an error
+    /// the router is left as it was.
+    fn apply(&mut self, resolved: Resolved) -> Result<()> {
         for note in &resolved.notes {
             warn!("{note}");
         }
         self.open_sockets(&resolved)?;
-        self.router = Router::new(resolved.instances, resolved.groups, self.clock.now())?;
+        let now = self.clock.now();
+        self.router
+            .reload(resolved.instances, resolved.groups, now)?;
         self.report_links_down();
         self.start_trackers();
         Ok(())
@@ -247,8 +252,8 @@ impl Vrrp {
         self.stopping = true;
     }
 
-    /// SIGHUP: instances that stay keep their state (the router's reload);
-    /// if the new config cannot run, the old one carries on.
+    /// SIGHUP with a config that passed the check; if it cannot run here,
+    /// the old one carries on.
     async fn reload(&mut self, config: Config) {
         info!("Reloading");
         match Interfaces::read(&self.netlink).await {
@@ -256,22 +261,14 @@ impl Vrrp {
             Err(e) => warn!("reload: reading interfaces: {e}; using what was known"),
         }
         let resolved = resolve::resolve(&config, &self.host);
-        for note in &resolved.notes {
-            warn!("{note}");
-        }
-        if let Err(e) = self.open_sockets(&resolved) {
-            error!("reload refused, old config kept: {e}");
-            return;
-        }
-        let now = self.clock.now();
-        match self.router.reload(resolved.instances, resolved.groups, now) {
-            Ok(()) => {
-                self.config = config;
-                self.report_links_down();
-                self.start_trackers();
-                info!("Reload finished");
+        // The trackers apply() starts look their scripts up in the new config.
+        let old = std::mem::replace(&mut self.config, config);
+        match self.apply(resolved) {
+            Ok(()) => info!("Reload finished"),
+            Err(e) => {
+                self.config = old;
+                error!("reload refused, old config kept: {e}");
             }
-            Err(e) => error!("reload refused, old config kept: {e}"),
         }
     }
 
@@ -428,9 +425,7 @@ impl Vrrp {
         };
         info!(instance, from = %from, to = %to, reason = %reason, "{text}");
     }
-}
 
-impl Vrrp {
     fn priority(&self, instance: &str) -> u8 {
         self.router
             .instance(instance)
