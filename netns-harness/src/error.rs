@@ -21,6 +21,9 @@ pub enum Error {
     /// The configuration cannot run on this host.
     #[error("{0}")]
     Config(String),
+    /// A thread of the daemon panicked (a bug: its message went to stderr).
+    #[error("the {0} thread panicked")]
+    Panicked(&'static str),
     #[error(transparent)]
     Router(#[from] vigil_core::vrrp::router::RouterError),
 }

@@ -49,8 +49,8 @@ pub fn run(
     options: &Options,
     mut reload: impl FnMut() -> std::result::Result<Config, String>,
 ) -> Result<()> {
-    let runtime = runtime()?;
-    runtime.block_on(async {
+    let main = new_runtime()?;
+    main.block_on(async {
         // Before anything else: a SIGTERM during startup must stop us cleanly.
         let mut signals = Signals::install()?;
         let (control, orders) = mpsc::unbounded_channel();
@@ -59,7 +59,8 @@ pub fn run(
         let thread = std::thread::Builder::new()
             .name("vrrp".into())
             .spawn(move || {
-                let result = runtime_then(|rt| rt.block_on(vrrp::serve(config, release, orders)));
+                let result =
+                    new_runtime().and_then(|rt| rt.block_on(vrrp::serve(config, release, orders)));
                 // The main thread may be gone already; nothing to tell then.
                 let _ = done_tx.send(());
                 result
@@ -89,7 +90,7 @@ pub fn run(
         }
         let result = thread
             .join()
-            .map_err(|_| Error::Config("the VRRP thread panicked".into()))?;
+            .map_err(|_| Error::Panicked("VRRP"))?;
         if result.is_ok() {
             info!("vigil stopped");
         }
@@ -97,13 +98,9 @@ pub fn run(
     })
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime> {
+fn new_runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(Error::io("building the tokio runtime"))
-}
-
-fn runtime_then<T>(f: impl FnOnce(&tokio::runtime::Runtime) -> Result<T>) -> Result<T> {
-    f(&runtime()?)
 }
