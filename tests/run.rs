@@ -213,7 +213,28 @@ fn one_master_holds_the_vip_and_the_backup_takes_it_after_a_sigkill() {
             "{text}"
         );
         assert!(text.trim_end().ends_with(" 0 invalid"), "{text}");
+        // keepalived's garp_master_repeat 5: five gratuitous ARPs per new Master.
+        assert_eq!(gratuitous_arps(&pcap, VIP4), 10, "{text}");
     }
+}
+
+/// The gratuitous ARPs for `vip` in a capture (sender and target address both `vip`).
+fn gratuitous_arps(pcap: &Path, vip: &str) -> usize {
+    let vip: std::net::Ipv4Addr = vip.parse().expect("IPv4");
+    let file = File::open(pcap).expect("open pcap");
+    let mut reader = pcap_file::pcap::PcapReader::new(file).expect("pcap");
+    let mut n = 0;
+    while let Some(packet) = reader.next_packet() {
+        let data = packet.expect("packet").data;
+        let arp = data.get(12..14) == Some(&[0x08, 0x06][..]);
+        if arp
+            && data.get(28..32) == Some(&vip.octets()[..])
+            && data.get(38..42) == Some(&vip.octets()[..])
+        {
+            n += 1;
+        }
+    }
+    n
 }
 
 #[test]
@@ -545,4 +566,32 @@ fn keepalived_follows_vigil_and_takes_over_on_its_priority_0() {
         log.contains("Backup received priority 0 advertisement"),
         "{log}"
     );
+}
+
+#[test]
+fn a_master_whose_link_goes_down_faults_and_comes_back_as_backup() {
+    let Some(lab) = lab(2) else { return };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (a, b) = pair(&lab, dir.path(), VIP4, "1");
+    lab.ip(1, &["link", "set", "eth0", "down"])
+        .expect("link down");
+    let fault = within(Duration::from_secs(1), || {
+        a.log().contains("(VI_1) Entering FAULT STATE")
+    });
+    assert!(fault.is_some(), "{}", a.log());
+    assert!(a.log().contains("Netlink reports eth0 down"), "{}", a.log());
+    assert!(!holds(&lab, 1, VIP4), "a faulted Master kept its VIP");
+    // Its priority-0 advert cannot leave a downed link: the Backup waits the
+    // whole Master_Down_Interval.
+    assert!(
+        within(Duration::from_secs(5), || holds(&lab, 2, VIP4)).is_some(),
+        "{}",
+        b.log()
+    );
+    lab.ip(1, &["link", "set", "eth0", "up"]).expect("link up");
+    // Once at start (init), once when the fault clears.
+    let back = within(Duration::from_secs(2), || {
+        a.log().matches("(VI_1) Entering BACKUP STATE").count() == 2
+    });
+    assert!(back.is_some(), "{}", a.log());
 }
