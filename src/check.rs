@@ -7,16 +7,18 @@
 //! `keepalived -t`'s stricter verdict on unknown keywords.
 
 use std::io::{self, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use vigil_core::config::{self, Diagnostic, Options, Parsed, Severity};
 
 use crate::fs_loader::FsLoader;
 
+/// Which config to read, as keepalived's `-f` and `-i` say (`vigil check`
+/// and `vigil run` take both).
 #[derive(Debug, clap::Args)]
-pub struct Args {
-    /// The configuration to check.
+pub struct Source {
+    /// The keepalived.conf to read.
     #[arg(
         short = 'f',
         long = "use-file",
@@ -24,12 +26,18 @@ pub struct Args {
         default_value = "/etc/keepalived/keepalived.conf"
     )]
     pub file: PathBuf,
-    /// Print the resolved model as JSON on stdout (diagnostics go to stderr).
-    #[arg(long)]
-    pub json: bool,
     /// Like `keepalived -i ID`: keep `@ID` lines, drop `@^ID` ones.
     #[arg(short = 'i', long = "config-id", value_name = "ID")]
     pub config_id: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub source: Source,
+    /// Print the resolved model as JSON on stdout (diagnostics go to stderr).
+    #[arg(long)]
+    pub json: bool,
     /// Treat warnings as errors.
     #[arg(long)]
     pub strict: bool,
@@ -51,7 +59,7 @@ pub fn run(args: &Args) -> ExitCode {
     } else {
         None
     };
-    let (parsed, report) = match read(&args.file, args.config_id.clone(), interfaces, args.strict) {
+    let (parsed, report) = match read(&args.source, interfaces, args.strict) {
         Ok(read) => read,
         Err(why) => {
             eprintln!("vigil: {why}");
@@ -76,17 +84,16 @@ pub fn run(args: &Args) -> ExitCode {
 /// Reads and checks a config as `vigil check` does (the daemon reads its
 /// config through here too); `Err` says why the main file cannot be read.
 pub fn read(
-    file: &Path,
-    config_id: Option<String>,
+    source: &Source,
     interfaces: Option<Vec<String>>,
     strict: bool,
 ) -> Result<(Parsed, Report), String> {
     let opts = Options {
-        config_id,
+        config_id: source.config_id.clone(),
         interfaces,
         ..Options::default()
     };
-    let parsed = config::parse_with(&file.to_string_lossy(), &FsLoader, &opts);
+    let parsed = config::parse_with(&source.file.to_string_lossy(), &FsLoader, &opts);
     if parsed.unreadable() {
         return Err(parsed
             .diagnostics

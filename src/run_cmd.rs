@@ -14,22 +14,13 @@ use tracing::{error, info, warn};
 use vigil_core::config::Config;
 use vigil_netns::driver::{self, Options};
 
-use crate::check::{self, Report};
+use crate::check::{self, Report, Source};
 use crate::logging::{self, LogFormat};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The configuration to run.
-    #[arg(
-        short = 'f',
-        long = "use-file",
-        value_name = "FILE",
-        default_value = "/etc/keepalived/keepalived.conf"
-    )]
-    pub file: PathBuf,
-    /// Like `keepalived -i ID`: keep `@ID` lines, drop `@^ID` ones.
-    #[arg(short = 'i', long = "config-id", value_name = "ID")]
-    pub config_id: Option<String>,
+    #[command(flatten)]
+    pub source: Source,
     /// Write the daemon's pid here; removed when it exits.
     #[arg(long, value_name = "FILE")]
     pub pid_file: Option<PathBuf>,
@@ -61,7 +52,7 @@ pub fn run(args: &Args) -> ExitCode {
     info!(
         "Starting vigil {} with {}",
         env!("CARGO_PKG_VERSION"),
-        args.file.display()
+        args.source.file.display()
     );
     let _pid = match args.pid_file.as_deref().map(PidFile::create).transpose() {
         Ok(pid) => pid,
@@ -74,7 +65,7 @@ pub fn run(args: &Args) -> ExitCode {
         dont_release_vrrp: args.dont_release_vrrp,
     };
     match driver::run(config, &options, || {
-        info!("Reloading configuration {}", args.file.display());
+        info!("Reloading configuration {}", args.source.file.display());
         let config = load(args)?;
         Ok(config)
     }) {
@@ -90,8 +81,8 @@ pub fn run(args: &Args) -> ExitCode {
 /// prints (every diagnostic, then the summary) when there are errors.
 fn load(args: &Args) -> Result<Config, String> {
     let interfaces = check::host_interfaces().ok();
-    let (parsed, report) = check::read(&args.file, args.config_id.clone(), interfaces, false)
-        .map_err(|why| format!("vigil: {why}\n"))?;
+    let (parsed, report) =
+        check::read(&args.source, interfaces, false).map_err(|why| format!("vigil: {why}\n"))?;
     if report.exit_status() != 0 {
         return Err(render(&report));
     }

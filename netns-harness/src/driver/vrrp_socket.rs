@@ -316,25 +316,12 @@ fn send_v6(
         let hops_space = libc::CMSG_SPACE(mem::size_of::<libc::c_int>() as u32);
         msg.msg_controllen = (info_space + hops_space) as usize;
         let c = libc::CMSG_FIRSTHDR(&raw const msg);
-        if c.is_null() {
-            return Err(io::Error::other("no room for IPV6_PKTINFO"));
-        }
-        (*c).cmsg_level = libc::IPPROTO_IPV6;
-        (*c).cmsg_type = libc::IPV6_PKTINFO;
-        (*c).cmsg_len = libc::CMSG_LEN(mem::size_of::<libc::in6_pktinfo>() as u32) as usize;
-        libc::CMSG_DATA(c)
-            .cast::<libc::in6_pktinfo>()
-            .write_unaligned(info);
-        let c = libc::CMSG_NXTHDR(&raw const msg, c);
-        if c.is_null() {
-            return Err(io::Error::other("no room for IPV6_HOPLIMIT"));
-        }
-        (*c).cmsg_level = libc::IPPROTO_IPV6;
-        (*c).cmsg_type = libc::IPV6_HOPLIMIT;
-        (*c).cmsg_len = libc::CMSG_LEN(mem::size_of::<libc::c_int>() as u32) as usize;
-        libc::CMSG_DATA(c)
-            .cast::<libc::c_int>()
-            .write_unaligned(hops);
+        put_cmsg(c, libc::IPV6_PKTINFO, info)?;
+        put_cmsg(
+            libc::CMSG_NXTHDR(&raw const msg, c),
+            libc::IPV6_HOPLIMIT,
+            hops,
+        )?;
     }
     // SAFETY: msg points at live buffers as set up above.
     let n = unsafe { libc::sendmsg(sock.as_raw_fd(), &raw const msg, 0) };
@@ -343,4 +330,23 @@ fn send_v6(
     } else {
         Ok(())
     }
+}
+
+/// Writes one IPv6 control message at `c` (null: the buffer had no room).
+///
+/// # Safety
+/// `c` is null or points into a control buffer with room for
+/// `CMSG_SPACE(size_of::<T>())` bytes.
+unsafe fn put_cmsg<T>(c: *mut libc::cmsghdr, kind: libc::c_int, value: T) -> io::Result<()> {
+    if c.is_null() {
+        return Err(io::Error::other("no room for the ancillary data"));
+    }
+    // SAFETY: c points at a cmsghdr with room for the payload (the caller's promise).
+    unsafe {
+        (*c).cmsg_level = libc::IPPROTO_IPV6;
+        (*c).cmsg_type = kind;
+        (*c).cmsg_len = libc::CMSG_LEN(mem::size_of::<T>() as u32) as usize;
+        libc::CMSG_DATA(c).cast::<T>().write_unaligned(value);
+    }
+    Ok(())
 }
