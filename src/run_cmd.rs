@@ -43,7 +43,8 @@ pub fn run(args: &Args) -> ExitCode {
     let config = match load(args) {
         Ok(config) => config,
         Err(text) => {
-            // On stderr as `vigil check` prints it, whatever the log goes to.
+            // On stderr as `vigil check` prints it and before any log line,
+            // whatever the log goes to.
             eprint!("{text}");
             error!("the configuration has errors; not started");
             return ExitCode::from(1);
@@ -66,8 +67,7 @@ pub fn run(args: &Args) -> ExitCode {
     };
     match driver::run(config, &options, || {
         info!("Reloading configuration {}", args.source.file.display());
-        let config = load(args)?;
-        Ok(config)
+        load(args)
     }) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -255,7 +255,6 @@ impl Vrrp {
     /// SIGHUP with a config that passed the check; if it cannot run here,
     /// the old one carries on.
     async fn reload(&mut self, config: Config) {
-        info!("Reloading");
         match Interfaces::read(&self.netlink).await {
             Ok(host) => self.host = host,
             Err(e) => warn!("reload: reading interfaces: {e}; using what was known"),
