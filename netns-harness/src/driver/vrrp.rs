@@ -86,6 +86,11 @@ pub async fn serve(
     vrrp.remove_stale(&resolved).await;
     vrrp.apply(resolved)?;
     info!("Startup complete");
+    // One timer, moved only when the router's deadline moves: a new timer
+    // per loop costs the reactor a wake-up per advert.
+    let sleep = tokio::time::sleep_until(vrrp.clock.deadline(clock.now()));
+    tokio::pin!(sleep);
+    let mut armed = None;
     loop {
         vrrp.flush().await;
         if vrrp.stopping {
@@ -93,10 +98,18 @@ pub async fn serve(
             return Ok(());
         }
         let deadline = vrrp.router.poll_timeout();
-        let sleep = tokio::time::sleep_until(vrrp.clock.deadline(deadline.unwrap_or_default()));
+        if deadline != armed {
+            if let Some(at) = deadline {
+                sleep.as_mut().reset(vrrp.clock.deadline(at));
+            }
+            armed = deadline;
+        }
         tokio::select! {
             Some(rx) = inbox.recv() => vrrp.router.handle_packet(vrrp.clock.now(), &rx),
-            () = sleep, if deadline.is_some() => vrrp.router.handle_timeout(vrrp.clock.now()),
+            () = &mut sleep, if deadline.is_some() => {
+                armed = None;
+                vrrp.router.handle_timeout(vrrp.clock.now());
+            }
             order = control.recv() => match order {
                 Some(Control::Reload(config)) => vrrp.reload(*config).await,
                 // The main thread is gone: nobody can stop us later.
@@ -281,7 +294,7 @@ impl Vrrp {
                 warn!("no VRRP socket on {} for {}", t.iface, t.dst);
                 continue;
             };
-            if let Err(e) = sock.send(&t).await {
+            if let Err(e) = sock.send(&t) {
                 warn!("sending advert on {} to {}: {e}", t.iface, t.dst);
             }
         }

@@ -120,9 +120,11 @@ impl VrrpSocket {
         }
         sock.set_nonblocking(true)
             .map_err(Error::io(what("O_NONBLOCK")))?;
+        // Readable only: sends never wait (see `send`), so the reactor need
+        // not wake for every EPOLLOUT edge after an advert.
         // SAFETY: the Socket owns its descriptor and the AsyncFd owns the
         // Socket, so the descriptor stays open and the same while registered.
-        let fd = unsafe { AsyncFd::register(sock) }
+        let fd = unsafe { AsyncFd::register_with_interest(sock, Interest::READABLE) }
             .map_err(|e| Error::io(what("register with tokio"))(io::Error::from(e)))?;
         Ok(VrrpSocket {
             fd,
@@ -154,22 +156,21 @@ impl VrrpSocket {
         }
     }
 
-    /// Sends one advert the core built.
-    pub async fn send(&self, t: &Transmit) -> io::Result<()> {
-        self.fd
-            .async_io(Interest::WRITABLE, |s| match (t.src, t.dst) {
-                (IpAddr::V6(src), IpAddr::V6(dst)) => {
-                    send_v6(s, src, dst, self.index, t.ttl, &t.bytes)
-                }
-                (_, IpAddr::V4(dst)) => s
-                    .send_to(&t.bytes, &SockAddr::from(SocketAddrV4::new(dst, 0)))
-                    .map(drop),
-                _ => Err(io::Error::new(
-                    io::ErrorKind::InvalidInput,
-                    "source and destination of different families",
-                )),
-            })
-            .await
+    /// Sends one advert the core built, without waiting: a raw socket's send
+    /// only blocks when its buffer is full, and then a late advert is worth
+    /// less than the next one (the kernel would drop it at the queue anyway).
+    pub fn send(&self, t: &Transmit) -> io::Result<()> {
+        let s = self.fd.get_ref();
+        match (t.src, t.dst) {
+            (IpAddr::V6(src), IpAddr::V6(dst)) => send_v6(s, src, dst, self.index, t.ttl, &t.bytes),
+            (_, IpAddr::V4(dst)) => s
+                .send_to(&t.bytes, &SockAddr::from(SocketAddrV4::new(dst, 0)))
+                .map(drop),
+            _ => Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "source and destination of different families",
+            )),
+        }
     }
 }
 
