@@ -7,7 +7,6 @@
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
@@ -23,7 +22,7 @@ use super::host::Interfaces;
 use super::netlink::{Link, Netlink};
 use super::notify;
 use super::track::{Report, Trackers};
-use super::vrrp_socket::{Family, MAX_DATAGRAM, VrrpSocket};
+use super::vrrp_socket::{Family, VrrpSocket};
 use crate::error::Result;
 
 /// What the main thread asks of the VRRP thread.
@@ -35,9 +34,8 @@ pub enum Control {
     Reload(Box<Config>),
 }
 
-/// Packets queued from the sockets to the router; beyond this the kernel's
-/// socket buffers hold (and then drop) them.
-const PACKET_QUEUE: usize = 256;
+/// Tracker reports queued for the loop; a full queue makes trackers wait.
+const REPORT_QUEUE: usize = 64;
 
 struct Vrrp {
     /// The running configuration: notify scripts are looked up in it.
@@ -46,8 +44,10 @@ struct Vrrp {
     router: Router,
     netlink: Netlink,
     host: Interfaces,
-    sockets: BTreeMap<(String, Family), Arc<VrrpSocket>>,
-    packets: mpsc::Sender<Received>,
+    sockets: BTreeMap<(String, Family), VrrpSocket>,
+    /// Which socket `recv_any` asks first, turning, so a flooded one cannot
+    /// starve the others.
+    turn: usize,
     trackers: Trackers,
     reports: mpsc::Sender<Report>,
     announcer: Announcer,
@@ -66,8 +66,7 @@ pub async fn serve(
     let (netlink, mut links) = Netlink::connect()?;
     let host = Interfaces::read(&netlink).await?;
     let resolved = resolve::resolve(&config, &host);
-    let (packets, mut inbox) = mpsc::channel(PACKET_QUEUE);
-    let (reports, mut tracked) = mpsc::channel(PACKET_QUEUE);
+    let (reports, mut tracked) = mpsc::channel(REPORT_QUEUE);
     let mut vrrp = Vrrp {
         config,
         clock,
@@ -76,7 +75,7 @@ pub async fn serve(
         netlink,
         host,
         sockets: BTreeMap::new(),
-        packets,
+        turn: 0,
         trackers: Trackers::default(),
         reports,
         announcer: Announcer::open()?,
@@ -105,7 +104,7 @@ pub async fn serve(
             armed = deadline;
         }
         tokio::select! {
-            Some(rx) = inbox.recv() => vrrp.router.handle_packet(vrrp.clock.now(), &rx),
+            rx = recv_any(&vrrp.sockets, vrrp.turn) => vrrp.received(rx).await,
             () = &mut sleep, if deadline.is_some() => {
                 armed = None;
                 vrrp.router.handle_timeout(vrrp.clock.now());
@@ -119,6 +118,25 @@ pub async fn serve(
             Some(report) = tracked.recv() => vrrp.tracked(report),
         }
     }
+}
+
+/// The next datagram on any socket, asking them in turn from `turn`;
+/// never ready without sockets.
+async fn recv_any(
+    sockets: &BTreeMap<(String, Family), VrrpSocket>,
+    turn: usize,
+) -> std::io::Result<Received> {
+    if sockets.is_empty() {
+        return std::future::pending().await;
+    }
+    let n = sockets.len();
+    let each = sockets
+        .values()
+        .cycle()
+        .skip(turn % n)
+        .take(n)
+        .map(|s| Box::pin(s.recv()));
+    futures_util::future::select_all(each).await.0
 }
 
 impl Vrrp {
@@ -173,30 +191,23 @@ impl Vrrp {
                 .filter(|i| i.iface == inst.iface)
                 .filter_map(|i| i.mcast_group)
                 .collect();
-            let sock = Arc::new(VrrpSocket::open(&inst.iface, link.index, family, &groups)?);
-            let tx = self.packets.clone();
-            let reader = Arc::clone(&sock);
-            tokio::spawn(async move {
-                let mut buf = vec![0u8; MAX_DATAGRAM];
-                loop {
-                    match reader.recv(&mut buf).await {
-                        Ok(rx) => {
-                            if tx.send(rx).await.is_err() {
-                                return;
-                            }
-                        }
-                        Err(e) => {
-                            debug!("VRRP receive: {e}");
-                            // A persistent error must not spin the thread.
-                            tokio::time::sleep(Duration::from_millis(10)).await;
-                        }
-                    }
-                }
-            });
+            let sock = VrrpSocket::open(&inst.iface, link.index, family, &groups)?;
             debug!("VRRP socket open on {} ({family:?})", inst.iface);
             self.sockets.insert(key, sock);
         }
         Ok(())
+    }
+
+    async fn received(&mut self, rx: std::io::Result<Received>) {
+        self.turn = self.turn.wrapping_add(1);
+        match rx {
+            Ok(rx) => self.router.handle_packet(self.clock.now(), &rx),
+            Err(e) => {
+                debug!("VRRP receive: {e}");
+                // A persistent error must not spin the thread.
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
     }
 
     /// Tells the router about tracked interfaces that are down now (it

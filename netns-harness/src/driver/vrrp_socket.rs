@@ -32,7 +32,7 @@ const TCLASS: u32 = 0xc0;
 /// Where the VRRP checksum sits in the message.
 const CHECKSUM_OFFSET: libc::c_int = 6;
 /// Larger than any VRRP datagram (20 + 8 + 255 × 16 bytes at most).
-pub const MAX_DATAGRAM: usize = 4200;
+const MAX_DATAGRAM: usize = 4200;
 
 /// The address family of a socket.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -134,23 +134,26 @@ impl VrrpSocket {
         })
     }
 
-    /// The next VRRP datagram that reached the interface.
-    pub async fn recv(&self, buf: &mut [u8]) -> io::Result<Received> {
+    /// The next VRRP datagram that reached the interface. Cancel-safe: a
+    /// datagram is read only when the future completes with it.
+    pub async fn recv(&self) -> io::Result<Received> {
+        let mut buf = vec![0u8; MAX_DATAGRAM];
         loop {
             let got = self
                 .fd
                 .async_io(Interest::READABLE, |s| match self.family {
-                    Family::V4 => recv_v4(s, buf),
-                    Family::V6 => recv_v6(s, buf),
+                    Family::V4 => recv_v4(s, &mut buf),
+                    Family::V6 => recv_v6(s, &mut buf),
                 })
                 .await?;
             if let Some((src, dst, ttl, n)) = got {
+                buf.truncate(n);
                 return Ok(Received {
                     iface: self.iface.clone(),
                     src,
                     dst,
                     ttl,
-                    bytes: buf[..n].to_vec(),
+                    bytes: buf,
                 });
             }
         }
