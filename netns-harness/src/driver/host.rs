@@ -28,9 +28,14 @@ impl Interfaces {
         self.links.iter().find(|l| l.name == name)
     }
 
-    /// Takes the kernel's news of one interface.
+    /// Takes the kernel's news of one interface; a name that comes back
+    /// with a new index (the interface was re-created) replaces the old one.
     pub fn update(&mut self, link: Link) {
-        match self.links.iter_mut().find(|l| l.index == link.index) {
+        match self
+            .links
+            .iter_mut()
+            .find(|l| l.index == link.index || l.name == link.name)
+        {
             Some(l) => *l = link,
             None => self.links.push(link),
         }
@@ -111,6 +116,19 @@ mod tests {
         assert_eq!(h.ipv4("eth0"), Some(Ipv4Addr::new(10, 0, 0, 1)));
         assert_eq!(h.ipv6_link_local("eth0"), Some("fe80::1".parse().unwrap()));
         assert_eq!(h.ipv4("eth9"), None);
+    }
+
+    #[test]
+    fn a_recreated_interface_replaces_its_old_index() {
+        let mut h = host();
+        h.update(Link {
+            index: 7,
+            name: "eth0".into(),
+            mac: None,
+            up: false,
+        });
+        assert_eq!(h.link("eth0").map(|l| (l.index, l.up)), Some((7, false)));
+        assert_eq!(h.links.len(), 2);
     }
 
     #[test]
