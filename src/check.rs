@@ -14,9 +14,11 @@ use vigil_core::config::{self, Diagnostic, Options, Parsed, Severity};
 
 use crate::fs_loader::FsLoader;
 
+/// Which config to read, as keepalived's `-f` and `-i` say (`vigil check`
+/// and `vigil run` take both).
 #[derive(Debug, clap::Args)]
-pub struct Args {
-    /// The configuration to check.
+pub struct Source {
+    /// The keepalived.conf to read.
     #[arg(
         short = 'f',
         long = "use-file",
@@ -24,12 +26,18 @@ pub struct Args {
         default_value = "/etc/keepalived/keepalived.conf"
     )]
     pub file: PathBuf,
-    /// Print the resolved model as JSON on stdout (diagnostics go to stderr).
-    #[arg(long)]
-    pub json: bool,
     /// Like `keepalived -i ID`: keep `@ID` lines, drop `@^ID` ones.
     #[arg(short = 'i', long = "config-id", value_name = "ID")]
     pub config_id: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub source: Source,
+    /// Print the resolved model as JSON on stdout (diagnostics go to stderr).
+    #[arg(long)]
+    pub json: bool,
     /// Treat warnings as errors.
     #[arg(long)]
     pub strict: bool,
@@ -51,23 +59,13 @@ pub fn run(args: &Args) -> ExitCode {
     } else {
         None
     };
-    let opts = Options {
-        config_id: args.config_id.clone(),
-        interfaces,
-        ..Options::default()
+    let (parsed, report) = match read(&args.source, interfaces, args.strict) {
+        Ok(read) => read,
+        Err(why) => {
+            eprintln!("vigil: {why}");
+            return ExitCode::from(2);
+        }
     };
-    let path = args.file.to_string_lossy();
-    let parsed = config::parse_with(&path, &FsLoader, &opts);
-    if parsed.unreadable() {
-        let why = parsed
-            .diagnostics
-            .iter()
-            .find(|d| d.line == 0)
-            .map_or_else(|| "cannot read it".to_string(), |d| d.message.clone());
-        eprintln!("vigil: {why}");
-        return ExitCode::from(2);
-    }
-    let report = Report::new(&parsed, args.strict);
     let result = if args.json {
         print_json(&parsed, &report)
     } else {
@@ -83,6 +81,30 @@ pub fn run(args: &Args) -> ExitCode {
     ExitCode::from(report.exit_status())
 }
 
+/// Reads and checks a config as `vigil check` does (the daemon reads its
+/// config through here too); `Err` says why the main file cannot be read.
+pub fn read(
+    source: &Source,
+    interfaces: Option<Vec<String>>,
+    strict: bool,
+) -> Result<(Parsed, Report), String> {
+    let opts = Options {
+        config_id: source.config_id.clone(),
+        interfaces,
+        ..Options::default()
+    };
+    let parsed = config::parse_with(&source.file.to_string_lossy(), &FsLoader, &opts);
+    if parsed.unreadable() {
+        return Err(parsed
+            .diagnostics
+            .iter()
+            .find(|d| d.line == 0)
+            .map_or_else(|| "cannot read it".to_string(), |d| d.message.clone()));
+    }
+    let report = Report::new(&parsed, strict);
+    Ok((parsed, report))
+}
+
 fn print_json(parsed: &Parsed, report: &Report) -> io::Result<()> {
     report.write(&mut io::stderr().lock())?;
     let mut out = io::stdout().lock();
@@ -91,7 +113,7 @@ fn print_json(parsed: &Parsed, report: &Report) -> io::Result<()> {
 }
 
 /// The interface names of this host.
-fn host_interfaces() -> io::Result<Vec<String>> {
+pub fn host_interfaces() -> io::Result<Vec<String>> {
     let mut names: Vec<String> = std::fs::read_dir("/sys/class/net")?
         .flatten()
         .filter_map(|e| e.file_name().into_string().ok())

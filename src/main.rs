@@ -2,8 +2,10 @@
 
 mod check;
 mod fs_loader;
+mod logging;
 mod pcap_check;
 mod pcap_expect;
+mod run_cmd;
 mod sched_cmd;
 mod sim_cmd;
 
@@ -19,6 +21,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the VRRP daemon in the foreground, like `keepalived -n`.
+    Run(run_cmd::Args),
     /// Replay a scenario in simulated time and print its timeline.
     Sim(sim_cmd::Args),
     /// Check a keepalived.conf, like `keepalived -t`.
@@ -41,6 +45,7 @@ enum PcapCommand {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Run(args) => run_cmd::run(&args),
         Command::Sim(args) => sim_cmd::run(&args),
         Command::Check(args) => check::run(&args),
         Command::Sched(args) => sched_cmd::run(&args),

@@ -1,3 +1,12 @@
 //! vigil-netns: the real Linux driver (`vigil run`) and the namespace lab.
+//!
+//! - [`driver`]: the daemon — raw VRRP sockets, rtnetlink addresses,
+//!   AF_PACKET announcements, signals — around the core's VRRP router
+//! - [`lab`]: network namespaces joined by a bridge, for tests that run the
+//!   daemon against the kernel
 
 pub mod driver;
+mod error;
+pub mod lab;
+
+pub use error::{Error, Result};

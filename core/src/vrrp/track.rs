@@ -139,9 +139,26 @@ impl Debounce {
     }
 }
 
+/// A track_file's number: the file's first word, 0 when the file is empty,
+/// missing or does not start with a number.
+pub fn file_value(text: &str) -> i64 {
+    text.split_whitespace()
+        .next()
+        .and_then(|t| t.parse::<i64>().ok())
+        .unwrap_or(0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_track_file_reads_its_first_word_as_a_number() {
+        assert_eq!(file_value("5\n"), 5);
+        assert_eq!(file_value("  -20 extra"), -20);
+        assert_eq!(file_value(""), 0);
+        assert_eq!(file_value("up"), 0);
+    }
 
     #[test]
     fn rise_and_fall_need_results_in_a_row() {

@@ -1,0 +1,146 @@
+//! What instances track besides interfaces: `vrrp_script`s run every
+//! `interval`, `track_file`s read when they change. Each runs as a task on
+//! the VRRP thread and reports to the VRRP loop, which turns reports into
+//! the router's `Command::Track` — as the simulator's driver does with the
+//! results its scenario sets.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use vigil_core::config::Config;
+use vigil_core::vrrp::track::{self, Debounce, Track, TrackKind, TrackState};
+
+use super::scripts;
+
+/// How often a track_file is read. Polling keeps this free of inotify's
+/// watch limits and rename subtleties; a tenth of a second is well inside
+/// the shortest useful advert interval.
+const FILE_POLL: Duration = Duration::from_millis(100);
+
+/// One result of a tracked object.
+#[derive(Debug)]
+pub enum Report {
+    Script { name: String, ok: bool },
+    File { name: String, value: i64 },
+}
+
+/// The running trackers of one configuration.
+#[derive(Default)]
+pub struct Trackers {
+    tasks: Vec<JoinHandle<()>>,
+    debounce: BTreeMap<String, Debounce>,
+}
+
+impl Trackers {
+    /// Starts a task for every script and file in `tracks` (the instances'
+    /// trackers); scripts that `previous` ran keep their rise/fall count (a
+    /// reload does not reset a verdict).
+    pub fn start<'a>(
+        config: &Config,
+        tracks: impl Iterator<Item = &'a Track>,
+        reports: &mpsc::Sender<Report>,
+        previous: Option<&Trackers>,
+    ) -> Trackers {
+        let tracks: Vec<&Track> = tracks.collect();
+        let tracked = |kind| {
+            let mut names: Vec<String> = tracks
+                .iter()
+                .filter(|t| t.kind == kind)
+                .map(|t| t.name.clone())
+                .collect();
+            names.sort();
+            names.dedup();
+            names
+        };
+        let mut tasks = Vec::new();
+        let mut debounce = BTreeMap::new();
+        for name in tracked(TrackKind::Script) {
+            let Some(s) = config.script(&name) else {
+                continue;
+            };
+            let Some(script) = s.script.clone() else {
+                continue;
+            };
+            let kept = previous.and_then(|p| p.debounce.get(&name)).cloned();
+            debounce.insert(
+                name.clone(),
+                kept.unwrap_or_else(|| Debounce::new(s.rise, s.fall)),
+            );
+            let interval = s.interval.max(Duration::from_millis(10));
+            // keepalived: a timeout of 0 means the interval.
+            let timeout = if s.timeout.is_zero() {
+                interval
+            } else {
+                s.timeout
+            };
+            let tx = reports.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut tick = tokio::time::interval(interval);
+                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                loop {
+                    tick.tick().await;
+                    let ok = scripts::succeeds(&script, timeout).await;
+                    let report = Report::Script {
+                        name: name.clone(),
+                        ok,
+                    };
+                    if tx.send(report).await.is_err() {
+                        return;
+                    }
+                }
+            }));
+        }
+        for name in tracked(TrackKind::File) {
+            let Some(path) = config
+                .track_files
+                .iter()
+                .find(|f| f.name == name)
+                .and_then(|f| f.file.clone())
+            else {
+                continue;
+            };
+            let tx = reports.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut last = None;
+                loop {
+                    let text = tokio::fs::read_to_string(&path).await.unwrap_or_default();
+                    let value = track::file_value(&text);
+                    if last != Some(value) {
+                        last = Some(value);
+                        let report = Report::File {
+                            name: name.clone(),
+                            value,
+                        };
+                        if tx.send(report).await.is_err() {
+                            return;
+                        }
+                    }
+                    tokio::time::sleep(FILE_POLL).await;
+                }
+            }));
+        }
+        Trackers { tasks, debounce }
+    }
+
+    /// What a report changes, as the router's tracker command; `None` while
+    /// a script's rise/fall count has not changed its verdict.
+    pub fn observe(&mut self, report: Report) -> Option<(TrackKind, String, TrackState)> {
+        match report {
+            Report::Script { name, ok } => {
+                let state = self.debounce.get_mut(&name)?.observe(ok)?;
+                Some((TrackKind::Script, name, state))
+            }
+            Report::File { name, value } => Some((TrackKind::File, name, TrackState::Value(value))),
+        }
+    }
+}
+
+impl Drop for Trackers {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}

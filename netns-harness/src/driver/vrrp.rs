@@ -1,0 +1,467 @@
+//! The VRRP side of the daemon: the core's [`Router`] driven by the kernel —
+//! raw sockets in, adverts, addresses and announcements out — on a thread of
+//! its own. It follows the simulator's driver (`sim/src/node.rs`) step for
+//! step: resolve the config on the host, drop configured addresses an
+//! earlier run left, start the router, then feed it packets, timeouts, link
+//! changes and commands, draining every output after each input.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tracing::{debug, error, info, warn};
+use vigil_core::config::Config;
+use vigil_core::vrrp::resolve::{self, Resolved};
+use vigil_core::vrrp::track::{TrackKind, TrackState};
+use vigil_core::vrrp::{Action, Command, Reason, Received, Router, State, Vip};
+
+use super::arp::Announcer;
+use super::clock::Clock;
+use super::host::Interfaces;
+use super::netlink::{Link, Netlink};
+use super::notify;
+use super::track::{Report, Trackers};
+use super::vrrp_socket::{Family, VrrpSocket};
+use crate::error::Result;
+
+/// What the main thread asks of the VRRP thread.
+#[derive(Debug)]
+pub enum Control {
+    /// SIGTERM: priority 0 from every Master, then stop.
+    Stop,
+    /// SIGHUP with a configuration that passed the check.
+    Reload(Box<Config>),
+}
+
+/// Tracker reports queued for the loop; a full queue makes trackers wait.
+const REPORT_QUEUE: usize = 64;
+
+struct Vrrp {
+    /// The running configuration: notify scripts are looked up in it.
+    config: Config,
+    clock: Clock,
+    router: Router,
+    netlink: Netlink,
+    host: Interfaces,
+    sockets: BTreeMap<(String, Family), VrrpSocket>,
+    /// Which socket `recv_any` asks first, turning, so a flooded one cannot
+    /// starve the others.
+    turn: usize,
+    trackers: Trackers,
+    reports: mpsc::Sender<Report>,
+    announcer: Announcer,
+    /// False with `--dont-release-vrrp`: addresses stay when the daemon stops.
+    release_on_stop: bool,
+    stopping: bool,
+}
+
+/// Runs VRRP for `config` until told to stop.
+pub async fn serve(
+    config: Config,
+    release_on_stop: bool,
+    mut control: mpsc::UnboundedReceiver<Control>,
+) -> Result<()> {
+    let clock = Clock::start();
+    let (netlink, mut links) = Netlink::connect()?;
+    let host = Interfaces::read(&netlink).await?;
+    let resolved = resolve::resolve(&config, &host);
+    let (reports, mut tracked) = mpsc::channel(REPORT_QUEUE);
+    let mut vrrp = Vrrp {
+        config,
+        clock,
+        // Empty until the config is applied to it, as a reload would.
+        router: Router::new(Vec::new(), Vec::new(), clock.now())?,
+        netlink,
+        host,
+        sockets: BTreeMap::new(),
+        turn: 0,
+        trackers: Trackers::default(),
+        reports,
+        announcer: Announcer::open()?,
+        release_on_stop,
+        stopping: false,
+    };
+    vrrp.remove_stale(&resolved).await;
+    vrrp.apply(resolved)?;
+    info!("Startup complete");
+    // One timer, moved only when the router's deadline moves: a new timer
+    // per loop costs the reactor a wake-up per advert.
+    let sleep = tokio::time::sleep_until(vrrp.clock.deadline(clock.now()));
+    tokio::pin!(sleep);
+    let mut armed = None;
+    loop {
+        vrrp.flush().await;
+        if vrrp.stopping {
+            info!("Stopped");
+            return Ok(());
+        }
+        let deadline = vrrp.router.poll_timeout();
+        if deadline != armed {
+            if let Some(at) = deadline {
+                sleep.as_mut().reset(vrrp.clock.deadline(at));
+            }
+            armed = deadline;
+        }
+        tokio::select! {
+            rx = recv_any(&vrrp.sockets, vrrp.turn) => vrrp.received(rx).await,
+            () = &mut sleep, if deadline.is_some() => {
+                armed = None;
+                vrrp.router.handle_timeout(vrrp.clock.now());
+            }
+            order = control.recv() => match order {
+                Some(Control::Reload(config)) => vrrp.reload(*config).await,
+                // The main thread is gone: nobody can stop us later.
+                Some(Control::Stop) | None => vrrp.stop(),
+            },
+            Some(link) = links.next() => vrrp.link_changed(link),
+            Some(report) = tracked.recv() => vrrp.tracked(report),
+        }
+    }
+}
+
+/// The next datagram on any socket, asking them in turn from `turn`;
+/// never ready without sockets.
+async fn recv_any(
+    sockets: &BTreeMap<(String, Family), VrrpSocket>,
+    turn: usize,
+) -> std::io::Result<Received> {
+    if sockets.is_empty() {
+        return std::future::pending().await;
+    }
+    let n = sockets.len();
+    let each = sockets
+        .values()
+        .cycle()
+        .skip(turn % n)
+        .take(n)
+        .map(|s| Box::pin(s.recv()));
+    futures_util::future::select_all(each).await.0
+}
+
+impl Vrrp {
+    /// keepalived removes its configured addresses at startup: a SIGKILLed
+    /// predecessor leaves them, and a Backup must not answer for them.
+    async fn remove_stale(&mut self, resolved: &Resolved) {
+        for inst in &resolved.instances {
+            let vips = inst.vips.iter().chain(&inst.excluded_vips);
+            for (index, a) in self.host.stale(vips) {
+                info!(
+                    "({}) removing VIP {}/{} left on the interface by an earlier run",
+                    inst.name, a.addr, a.prefix_len
+                );
+                if let Err(e) = self.netlink.del(index, a.addr, a.prefix_len).await {
+                    error!("({}) cannot remove {}: {e}", inst.name, a.addr);
+                }
+            }
+        }
+    }
+
+    /// Runs `resolved`: at start on the empty router, on SIGHUP on the
+    /// running one, whose instances that stay keep their state. On an error
+    /// the router is left as it was.
+    fn apply(&mut self, resolved: Resolved) -> Result<()> {
+        for note in &resolved.notes {
+            warn!("{note}");
+        }
+        self.open_sockets(&resolved)?;
+        let now = self.clock.now();
+        self.router
+            .reload(resolved.instances, resolved.groups, now)?;
+        self.report_links_down();
+        self.start_trackers();
+        Ok(())
+    }
+
+    /// One socket per interface and family, shared by the instances there.
+    fn open_sockets(&mut self, resolved: &Resolved) -> Result<()> {
+        for inst in &resolved.instances {
+            let family = Family::of(inst.src);
+            let key = (inst.iface.clone(), family);
+            if self.sockets.contains_key(&key) {
+                continue;
+            }
+            let Some(link) = self.host.link(&inst.iface) else {
+                warn!("({}) interface {} not found", inst.name, inst.iface);
+                continue;
+            };
+            let groups: Vec<IpAddr> = resolved
+                .instances
+                .iter()
+                .filter(|i| i.iface == inst.iface)
+                .filter_map(|i| i.mcast_group)
+                .collect();
+            let sock = VrrpSocket::open(&inst.iface, link.index, family, &groups)?;
+            debug!("VRRP socket open on {} ({family:?})", inst.iface);
+            self.sockets.insert(key, sock);
+        }
+        Ok(())
+    }
+
+    async fn received(&mut self, rx: std::io::Result<Received>) {
+        self.turn = self.turn.wrapping_add(1);
+        match rx {
+            Ok(rx) => self.router.handle_packet(self.clock.now(), &rx),
+            Err(e) => {
+                debug!("VRRP receive: {e}");
+                // A persistent error must not spin the thread.
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+    }
+
+    /// Tells the router about tracked interfaces that are down now (it
+    /// assumes up until told).
+    fn report_links_down(&mut self) {
+        let tracked: Vec<String> = self
+            .router
+            .instances()
+            .iter()
+            .flat_map(|i| i.config().tracks.iter())
+            .filter(|t| t.kind == TrackKind::Interface)
+            .map(|t| t.name.clone())
+            .collect();
+        for name in tracked {
+            if !self.host.link(&name).is_some_and(|l| l.up) {
+                self.track_link(name, false);
+            }
+        }
+    }
+
+    fn track_link(&mut self, name: String, up: bool) {
+        let state = if up { TrackState::Up } else { TrackState::Down };
+        let cmd = Command::Track {
+            kind: TrackKind::Interface,
+            name,
+            state,
+        };
+        self.router.handle_command(self.clock.now(), &cmd);
+    }
+
+    fn link_changed(&mut self, link: Link) {
+        let was_up = self.host.link(&link.name).map(|l| l.up);
+        self.host.update(link.clone());
+        if was_up == Some(link.up) {
+            return;
+        }
+        info!(
+            "Netlink reports {} {}",
+            link.name,
+            if link.up { "up" } else { "down" }
+        );
+        self.track_link(link.name, link.up);
+    }
+
+    /// (Re)starts the scripts and files the router's instances track.
+    fn start_trackers(&mut self) {
+        let tracks = self
+            .router
+            .instances()
+            .iter()
+            .flat_map(|i| i.config().tracks.iter());
+        self.trackers = Trackers::start(&self.config, tracks, &self.reports, Some(&self.trackers));
+    }
+
+    fn tracked(&mut self, report: Report) {
+        if let Some((kind, name, state)) = self.trackers.observe(report) {
+            let cmd = Command::Track { kind, name, state };
+            self.router.handle_command(self.clock.now(), &cmd);
+        }
+    }
+
+    fn stop(&mut self) {
+        info!("Stopping");
+        self.router
+            .handle_command(self.clock.now(), &Command::Shutdown);
+        self.stopping = true;
+    }
+
+    /// SIGHUP with a config that passed the check; if it cannot run here,
+    /// the old one carries on.
+    async fn reload(&mut self, config: Config) {
+        match Interfaces::read(&self.netlink).await {
+            Ok(host) => self.host = host,
+            Err(e) => warn!("reload: reading interfaces: {e}; using what was known"),
+        }
+        let resolved = resolve::resolve(&config, &self.host);
+        // The trackers apply() starts look their scripts up in the new config.
+        let old = std::mem::replace(&mut self.config, config);
+        match self.apply(resolved) {
+            Ok(()) => info!("Reload finished"),
+            Err(e) => {
+                self.config = old;
+                error!("reload refused, old config kept: {e}");
+            }
+        }
+    }
+
+    /// Sends what the router transmitted, then carries out its actions —
+    /// adverts first, as keepalived does: a new Master's advert makes the old
+    /// one drop the addresses before the gratuitous ARPs arrive.
+    async fn flush(&mut self) {
+        while let Some(t) = self.router.poll_transmit() {
+            let key = (t.iface.clone(), Family::of(t.dst));
+            let Some(sock) = self.sockets.get(&key) else {
+                warn!("no VRRP socket on {} for {}", t.iface, t.dst);
+                continue;
+            };
+            if let Err(e) = sock.send(&t) {
+                warn!("sending advert on {} to {}: {e}", t.iface, t.dst);
+            }
+        }
+        let mut announcements = Vec::new();
+        let mut logged: Vec<(String, bool)> = Vec::new();
+        while let Some(a) = self.router.poll_action() {
+            match a {
+                Action::Notify {
+                    instance,
+                    from,
+                    to,
+                    reason,
+                } => {
+                    self.log_transition(&instance, from, to, &reason);
+                    notify::instance(&self.config, &instance, to, self.priority(&instance));
+                }
+                Action::GroupNotify { group, from, to } => {
+                    info!(group = %group, from = %from, to = %to, "VRRP_Group({group}) Syncing instances to {to} state");
+                    notify::group(&self.config, &group, to);
+                }
+                Action::AddVip { instance, vip } => {
+                    once(&mut logged, &instance, true, || {
+                        info!("({instance}) setting VIPs.");
+                    });
+                    self.add_vip(&instance, &vip).await;
+                }
+                Action::DelVip { instance, vip } => {
+                    if self.stopping && !self.release_on_stop {
+                        continue;
+                    }
+                    once(&mut logged, &instance, false, || {
+                        info!("({instance}) removing VIPs.");
+                    });
+                    self.del_vip(&instance, &vip).await;
+                }
+                Action::Garp {
+                    iface,
+                    addr,
+                    repeat,
+                } => {
+                    info!("Sending/queueing gratuitous ARPs on {iface} for {addr}");
+                    announcements.push((iface, IpAddr::V4(addr), repeat));
+                }
+                Action::UnsolicitedNa {
+                    iface,
+                    addr,
+                    repeat,
+                } => {
+                    info!("Sending/queueing Unsolicited Neighbour Adverts on {iface} for {addr}");
+                    announcements.push((iface, IpAddr::V6(addr), repeat));
+                }
+                Action::NoAccept { instance, .. } => {
+                    warn!(
+                        "({instance}) no_accept is not enforced: traffic to the VIPs is accepted"
+                    );
+                }
+            }
+        }
+        self.announce(&announcements);
+    }
+
+    async fn add_vip(&mut self, instance: &str, vip: &Vip) {
+        let Some(index) = self.host.link(&vip.iface).map(|l| l.index) else {
+            error!(
+                "({instance}) cannot add {}: no interface {}",
+                vip.addr, vip.iface
+            );
+            return;
+        };
+        if let Err(e) = self.netlink.add(index, vip).await {
+            error!("({instance}) cannot add {} on {}: {e}", vip.addr, vip.iface);
+        }
+    }
+
+    async fn del_vip(&mut self, instance: &str, vip: &Vip) {
+        let Some(index) = self.host.link(&vip.iface).map(|l| l.index) else {
+            return;
+        };
+        if let Err(e) = self.netlink.del(index, vip.addr, vip.prefix_len).await {
+            error!(
+                "({instance}) cannot remove {} from {}: {e}",
+                vip.addr, vip.iface
+            );
+        }
+    }
+
+    /// Sends each round to every address before the next round, back to
+    /// back, as keepalived does with its default `garp_interval` 0.
+    fn announce(&self, announcements: &[(String, IpAddr, u32)]) {
+        let rounds = announcements.iter().map(|a| a.2).max().unwrap_or(0);
+        for round in 0..rounds {
+            for (iface, addr, repeat) in announcements {
+                if round >= *repeat {
+                    continue;
+                }
+                let Some((index, mac)) =
+                    self.host.link(iface).and_then(|l| Some((l.index, l.mac?)))
+                else {
+                    warn!("cannot announce {addr}: {iface} has no hardware address");
+                    continue;
+                };
+                match self.announcer.announce(index, mac, *addr) {
+                    Ok(()) if addr.is_ipv4() => {
+                        debug!("Sending gratuitous ARP on {iface} for {addr}");
+                    }
+                    Ok(()) => debug!("Sending unsolicited Neighbour Advert on {iface} for {addr}"),
+                    Err(e) => warn!("announcing {addr} on {iface}: {e}"),
+                }
+            }
+        }
+    }
+
+    /// keepalived's words for a state change, so operators find the lines
+    /// they know; the fields carry it for JSON consumers.
+    fn log_transition(&self, instance: &str, from: State, to: State, reason: &Reason) {
+        let ours = self.priority(instance);
+        match (to, reason) {
+            (
+                State::Master,
+                Reason::MasterDown | Reason::MasterResigned | Reason::Preempt | Reason::Owner,
+            ) => {
+                info!("({instance}) Receive advertisement timeout");
+            }
+            (State::Backup, Reason::HigherPriority { from, priority }) => {
+                info!(
+                    "({instance}) Master received advert from {from} with higher priority {priority}, ours {ours}"
+                );
+            }
+            (State::Stopped, _) if from == State::Master => info!("({instance}) sent 0 priority"),
+            _ => {}
+        }
+        let init = if matches!(reason, Reason::Startup) {
+            " (init)"
+        } else {
+            ""
+        };
+        let text = match to {
+            State::Stopped => format!("({instance}) Stopped"),
+            _ => format!("({instance}) Entering {to} STATE{init}"),
+        };
+        info!(instance, from = %from, to = %to, reason = %reason, "{text}");
+    }
+
+    fn priority(&self, instance: &str) -> u8 {
+        self.router
+            .instance(instance)
+            .map(|i| i.effective_priority())
+            .unwrap_or_default()
+    }
+}
+
+/// Runs `log` once per instance and direction within one flush: keepalived
+/// says "setting VIPs." once, not once per address.
+fn once(logged: &mut Vec<(String, bool)>, instance: &str, adding: bool, log: impl FnOnce()) {
+    if !logged.iter().any(|(i, a)| i == instance && *a == adding) {
+        logged.push((instance.to_string(), adding));
+        log();
+    }
+}

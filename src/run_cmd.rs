@@ -1,0 +1,121 @@
+//! `vigil run`: the VRRP daemon in the foreground, as `keepalived -n` runs
+//! (systemd's `Type=simple`; `dist/vigil.service`).
+//!
+//! The config is read and checked exactly as `vigil check --host-interfaces`
+//! does: with errors the daemon does not start and prints what `vigil check`
+//! prints (exit 1); warnings are logged. SIGHUP re-reads it the same way and
+//! keeps the running config when the new one has errors.
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use tracing::{error, info, warn};
+use vigil_core::config::Config;
+use vigil_netns::driver::{self, Options};
+
+use crate::check::{self, Report, Source};
+use crate::logging::{self, LogFormat};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub source: Source,
+    /// Write the daemon's pid here; removed when it exits.
+    #[arg(long, value_name = "FILE")]
+    pub pid_file: Option<PathBuf>,
+    /// How log lines look on stderr (or in syslog).
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// Log to the local syslog (/dev/log) instead of stderr.
+    #[arg(long)]
+    pub syslog: bool,
+    /// Like keepalived's: leave the virtual addresses in place on stop.
+    #[arg(long)]
+    pub dont_release_vrrp: bool,
+}
+
+pub fn run(args: &Args) -> ExitCode {
+    if let Err(e) = logging::init(args.log_format, args.syslog) {
+        eprintln!("vigil: cannot start logging: {e}");
+        return ExitCode::from(1);
+    }
+    let config = match load(args) {
+        Ok(config) => config,
+        Err(text) => {
+            // On stderr as `vigil check` prints it and before any log line,
+            // whatever the log goes to.
+            eprint!("{text}");
+            error!("the configuration has errors; not started");
+            return ExitCode::from(1);
+        }
+    };
+    info!(
+        "Starting vigil {} with {}",
+        env!("CARGO_PKG_VERSION"),
+        args.source.file.display()
+    );
+    let _pid = match args.pid_file.as_deref().map(PidFile::create).transpose() {
+        Ok(pid) => pid,
+        Err(e) => {
+            error!("{e}");
+            return ExitCode::from(1);
+        }
+    };
+    let options = Options {
+        dont_release_vrrp: args.dont_release_vrrp,
+    };
+    match driver::run(config, &options, || {
+        info!("Reloading configuration {}", args.source.file.display());
+        load(args)
+    }) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            error!("{e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// The config as `vigil check --host-interfaces` sees it: `Err` is what that
+/// prints (every diagnostic, then the summary) when there are errors.
+fn load(args: &Args) -> Result<Config, String> {
+    let interfaces = check::host_interfaces().ok();
+    let (parsed, report) =
+        check::read(&args.source, interfaces, false).map_err(|why| format!("vigil: {why}\n"))?;
+    if report.exit_status() != 0 {
+        return Err(render(&report));
+    }
+    for d in &report.diagnostics {
+        for line in d.to_string().lines() {
+            warn!("{line}");
+        }
+    }
+    Ok(parsed.model)
+}
+
+fn render(report: &Report) -> String {
+    let mut out = Vec::new();
+    // Writing to a Vec cannot fail.
+    let _ = report.write(&mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The pid file, removed when the daemon exits (however `run` returns).
+struct PidFile(PathBuf);
+
+impl PidFile {
+    fn create(path: &Path) -> io::Result<PidFile> {
+        let mut f = std::fs::File::create(path)
+            .map_err(|e| io::Error::new(e.kind(), format!("pid file {}: {e}", path.display())))?;
+        writeln!(f, "{}", std::process::id())?;
+        Ok(PidFile(path.to_path_buf()))
+    }
+}
+
+impl Drop for PidFile {
+    fn drop(&mut self) {
+        // Already gone (an operator removed it) is fine.
+        let _ = std::fs::remove_file(&self.0);
+    }
+}

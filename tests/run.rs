@@ -1,0 +1,597 @@
+//! `vigil run` as an operator runs it: the built binary, one per network
+//! namespace of a lab (vigil_netns::lab) bridged together, watched from the
+//! outside with `ip addr`, signals and tcpdump. Each test builds its own lab
+//! with unique names, so they run in parallel; the lab is deleted even when
+//! a test fails. Without root or `ip netns` they print `SKIPPED:` and pass.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use vigil_netns::lab::{self, Lab};
+
+const VIP4: &str = "10.77.0.100";
+const VIP6: &str = "fd77::161";
+
+/// A lab of `nodes` hosts, or `None` (after saying why) where none can be built.
+fn lab(nodes: usize) -> Option<Lab> {
+    if let Some(why) = lab::available() {
+        println!("SKIPPED: {why}");
+        return None;
+    }
+    Some(Lab::new(nodes).expect("build the lab"))
+}
+
+fn vrrp_conf(priority: u8, vip: &str, advert_int: &str) -> String {
+    vrrp_conf_with(priority, vip, advert_int, "", "")
+}
+
+/// A config with `before` the instance (scripts, track files) and `inside` it.
+fn vrrp_conf_with(priority: u8, vip: &str, advert_int: &str, before: &str, inside: &str) -> String {
+    let prefix = if vip.contains(':') { 64 } else { 24 };
+    format!(
+        "{before}
+vrrp_instance VI_1 {{
+    {inside}
+    state BACKUP
+    interface eth0
+    virtual_router_id 51
+    priority {priority}
+    advert_int {advert_int}
+    version 3
+    virtual_ipaddress {{
+        {vip}/{prefix}
+    }}
+}}
+"
+    )
+}
+
+/// One `vigil run` in a node, its stderr in a file.
+struct Vigil {
+    child: Child,
+    conf: PathBuf,
+    log: PathBuf,
+}
+
+impl Vigil {
+    fn start(lab: &Lab, node: usize, dir: &Path, conf: &str, extra: &[&str]) -> Vigil {
+        let path = dir.join(format!("node{node}.conf"));
+        std::fs::write(&path, conf).expect("write config");
+        let log = dir.join(format!("node{node}.log"));
+        let child = lab
+            .command(lab.node(node), env!("CARGO_BIN_EXE_vigil"))
+            .args(["run", "-f"])
+            .arg(&path)
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(File::create(&log).expect("log file"))
+            .spawn()
+            .expect("start vigil");
+        Vigil {
+            child,
+            conf: path,
+            log,
+        }
+    }
+
+    /// `ip netns exec` execs vigil, so the child's pid is vigil's.
+    fn signal(&self, sig: libc::c_int) {
+        let pid = i32::try_from(self.child.id()).expect("pid");
+        // SAFETY: kill(2) on our own child.
+        assert_eq!(unsafe { libc::kill(pid, sig) }, 0, "kill {pid}");
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// The exit status if it exits within `limit`.
+    fn wait_exit(&mut self, limit: Duration) -> Option<ExitStatus> {
+        let until = Instant::now() + limit;
+        while Instant::now() < until {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        None
+    }
+}
+
+fn holds(lab: &Lab, node: usize, vip: &str) -> bool {
+    let text = lab.addresses(node).expect("ip addr");
+    text.split_whitespace()
+        .any(|w| w.split('/').next() == Some(vip))
+}
+
+/// How long `cond` took to become true, if it did within `limit`.
+fn within(limit: Duration, mut cond: impl FnMut() -> bool) -> Option<Duration> {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if cond() {
+            return Some(start.elapsed());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    None
+}
+
+/// Starts node 1 (priority 150) and node 2 (priority 100) and waits until
+/// node 1 alone holds `vip`.
+fn pair(lab: &Lab, dir: &Path, vip: &str, advert_int: &str) -> (Vigil, Vigil) {
+    let a = Vigil::start(lab, 1, dir, &vrrp_conf(150, vip, advert_int), &[]);
+    let b = Vigil::start(lab, 2, dir, &vrrp_conf(100, vip, advert_int), &[]);
+    let took = within(Duration::from_secs(6), || holds(lab, 1, vip));
+    assert!(took.is_some(), "node 1 never took {vip}:\n{}", a.log());
+    assert!(!holds(lab, 2, vip), "both hold {vip}:\n{}", b.log());
+    (a, b)
+}
+
+/// tcpdump on the lab's bridge, writing every VRRP, ARP and ICMPv6 frame as
+/// it comes (`--immediate-mode`: libpcap's block timeout would lose the last
+/// second at SIGINT).
+struct Capture {
+    child: Child,
+    file: PathBuf,
+}
+
+impl Capture {
+    fn start(lab: &Lab, dir: &Path) -> Option<Capture> {
+        let file = dir.join("bridge.pcap");
+        let err = dir.join("tcpdump.err");
+        let child = lab
+            .command(lab.bridge(), "tcpdump")
+            .args([
+                "-Z",
+                "root",
+                "--immediate-mode",
+                "-i",
+                "br0",
+                "-U",
+                "-n",
+                "-s",
+                "0",
+                "-w",
+            ])
+            .arg(&file)
+            .arg("ip proto 112 or ip6 proto 112 or arp or icmp6")
+            .stdout(Stdio::null())
+            .stderr(File::create(&err).expect("tcpdump stderr"))
+            .spawn()
+            .ok()?;
+        let listening = within(Duration::from_secs(5), || {
+            std::fs::read_to_string(&err).is_ok_and(|t| t.contains("listening on"))
+        });
+        listening.map(|_| Capture { child, file })
+    }
+
+    fn stop(mut self) -> PathBuf {
+        let pid = i32::try_from(self.child.id()).expect("pid");
+        // SAFETY: kill(2) on our own child.
+        unsafe { libc::kill(pid, libc::SIGINT) };
+        let _ = self.child.wait();
+        self.file
+    }
+}
+
+#[test]
+fn one_master_holds_the_vip_and_the_backup_takes_it_after_a_sigkill() {
+    let Some(lab) = lab(2) else { return };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let capture = Capture::start(&lab, dir.path());
+    if capture.is_none() {
+        println!("SKIPPED: the pcap part: tcpdump did not start on the bridge");
+    }
+    let (mut a, b) = pair(&lab, dir.path(), VIP4, "1");
+    a.signal(libc::SIGKILL);
+    let _ = a.wait_exit(Duration::from_secs(1));
+    // A SIGKILLed vigil leaves its address behind, as keepalived does; the
+    // Backup takes over Master_Down_Interval (3 × 1 s + 0.609 s) after the
+    // last advert.
+    let took = within(Duration::from_millis(4500), || holds(&lab, 2, VIP4));
+    println!("takeover after SIGKILL: {took:?}");
+    assert!(took.is_some(), "node 2 never took over:\n{}", b.log());
+    assert!(
+        b.log().contains("(VI_1) Entering MASTER STATE"),
+        "{}",
+        b.log()
+    );
+    if let Some(capture) = capture {
+        std::thread::sleep(Duration::from_millis(200));
+        let pcap = capture.stop();
+        let out = Command::new(env!("CARGO_BIN_EXE_vigil"))
+            .args(["pcap", "check"])
+            .arg(&pcap)
+            .output()
+            .expect("vigil pcap check");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{text}");
+        assert!(
+            text.contains("prio 150") && text.contains("prio 100"),
+            "{text}"
+        );
+        assert!(text.trim_end().ends_with(" 0 invalid"), "{text}");
+        // keepalived's garp_master_repeat 5: five gratuitous ARPs per new Master.
+        assert_eq!(gratuitous_arps(&pcap, VIP4), 10, "{text}");
+    }
+}
+
+/// The gratuitous ARPs for `vip` in a capture (sender and target address both `vip`).
+fn gratuitous_arps(pcap: &Path, vip: &str) -> usize {
+    let vip: std::net::Ipv4Addr = vip.parse().expect("IPv4");
+    let file = File::open(pcap).expect("open pcap");
+    let mut reader = pcap_file::pcap::PcapReader::new(file).expect("pcap");
+    let mut n = 0;
+    while let Some(packet) = reader.next_packet() {
+        let data = packet.expect("packet").data;
+        let arp = data.get(12..14) == Some(&[0x08, 0x06][..]);
+        if arp
+            && data.get(28..32) == Some(&vip.octets()[..])
+            && data.get(38..42) == Some(&vip.octets()[..])
+        {
+            n += 1;
+        }
+    }
+    n
+}
+
+#[test]
+fn sigterm_hands_over_at_once_releases_the_vip_and_exits_0() {
+    let Some(lab) = lab(2) else { return };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let pid_file = dir.path().join("vigil.pid");
+    let pid_arg = pid_file.to_string_lossy().into_owned();
+    let mut a = Vigil::start(
+        &lab,
+        1,
+        dir.path(),
+        &vrrp_conf(150, VIP4, "1"),
+        &["--pid-file", &pid_arg],
+    );
+    let b = Vigil::start(&lab, 2, dir.path(), &vrrp_conf(100, VIP4, "1"), &[]);
+    assert!(
+        within(Duration::from_secs(6), || holds(&lab, 1, VIP4)).is_some(),
+        "{}",
+        a.log()
+    );
+    let pid = std::fs::read_to_string(&pid_file).expect("pid file");
+    assert_eq!(pid.trim(), a.child.id().to_string());
+    let sent = Instant::now();
+    a.signal(libc::SIGTERM);
+    let status = a.wait_exit(Duration::from_secs(1));
+    assert_eq!(status.map(|s| s.code()), Some(Some(0)), "{}", a.log());
+    assert!(!holds(&lab, 1, VIP4), "the stopped Master kept its VIP");
+    assert!(!pid_file.exists(), "pid file left behind");
+    // Priority 0: the Backup waits only Skew_Time ((256 − 100) / 256 s).
+    within(Duration::from_millis(1500), || holds(&lab, 2, VIP4))
+        .unwrap_or_else(|| panic!("no takeover:\n{}", b.log()));
+    let took = sent.elapsed();
+    println!("takeover after SIGTERM: {took:?}");
+    assert!(took < Duration::from_millis(1200), "took {took:?}");
+    assert!(a.log().contains("(VI_1) sent 0 priority"), "{}", a.log());
+}
+
+#[test]
+fn an_ipv6_pair_elects_one_master_and_hands_over() {
+    let Some(lab) = lab(2) else { return };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut a = Vigil::start(
+        &lab,
+        1,
+        dir.path(),
+        &vrrp_conf(150, VIP6, "0.5"),
+        &["--log-format", "json"],
+    );
+    let b = Vigil::start(&lab, 2, dir.path(), &vrrp_conf(100, VIP6, "0.5"), &[]);
+    assert!(
+        within(Duration::from_secs(4), || holds(&lab, 1, VIP6)).is_some(),
+        "{}",
+        a.log()
+    );
+    assert!(!holds(&lab, 2, VIP6), "{}", b.log());
+    let log = a.log();
+    assert!(
+        log.lines()
+            .any(|l| l.starts_with('{') && l.contains("Entering MASTER STATE")),
+        "{log}"
+    );
+    a.signal(libc::SIGTERM);
+    assert!(a.wait_exit(Duration::from_secs(1)).is_some());
+    // Skew_Time at 0.5 s: (256 − 100) × 0.5 / 256 ≈ 0.3 s.
+    let took = within(Duration::from_secs(1), || holds(&lab, 2, VIP6));
+    assert!(took.is_some(), "{}", b.log());
+}
+
+#[test]
+fn a_vip_left_by_an_earlier_run_is_removed_at_start() {
+    let Some(lab) = lab(2) else { return };
+    let dir = tempfile::tempdir().expect("temp dir");
+    lab.ip(2, &["addr", "add", &format!("{VIP4}/24"), "dev", "eth0"])
+        .expect("stale address");
+    assert!(holds(&lab, 2, VIP4));
+    // Node 1's VIP also says how to install it: brd and label as `ip addr` takes them.
+    let conf = vrrp_conf(150, VIP4, "1").replace(
+        "10.77.0.100/24",
+        "10.77.0.100/24 brd 10.77.0.255 label eth0:vip",
+    );
+    let _a = Vigil::start(&lab, 1, dir.path(), &conf, &[]);
+    let b = Vigil::start(&lab, 2, dir.path(), &vrrp_conf(100, VIP4, "1"), &[]);
+    let gone = within(Duration::from_secs(1), || !holds(&lab, 2, VIP4));
+    assert!(gone.is_some(), "stale VIP kept:\n{}", b.log());
+    assert!(within(Duration::from_secs(5), || holds(&lab, 1, VIP4)).is_some());
+    assert!(!holds(&lab, 2, VIP4), "{}", b.log());
+    let addrs = lab.addresses(1).expect("ip addr");
+    assert!(
+        addrs.contains("inet 10.77.0.100/24 brd 10.77.0.255 scope global secondary eth0:vip"),
+        "{addrs}"
+    );
+}
+
+#[test]
+fn sighup_keeps_running_on_a_broken_config_and_yields_on_a_lower_priority() {
+    let Some(lab) = lab(2) else { return };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (mut a, b) = pair(&lab, dir.path(), VIP4, "1");
+    std::fs::write(&a.conf, "vrrp_instance VI_1 {\n virtual_router_id 300\n}\n").expect("write");
+    a.signal(libc::SIGHUP);
+    let refused = within(Duration::from_secs(2), || a.log().contains("reload failed"));
+    assert!(refused.is_some(), "{}", a.log());
+    assert!(a.log().contains("outside range [1, 255]"), "{}", a.log());
+    assert!(a.child.try_wait().expect("wait").is_none(), "vigil exited");
+    assert!(holds(&lab, 1, VIP4));
+    std::fs::write(&a.conf, vrrp_conf(50, VIP4, "1")).expect("write");
+    a.signal(libc::SIGHUP);
+    // The Master keeps its state and advertises 50 at once; the Backup
+    // ignores the lower priority and preempts when its timer expires.
+    let took = within(Duration::from_secs(5), || {
+        holds(&lab, 2, VIP4) && !holds(&lab, 1, VIP4)
+    });
+    println!("yield after a reload to priority 50: {took:?}");
+    assert!(took.is_some(), "{}\n{}", a.log(), b.log());
+    assert!(a.log().contains("Reload finished"), "{}", a.log());
+    assert!(
+        a.log()
+            .contains("Master received advert from 10.77.0.2 with higher priority 100, ours 50"),
+        "{}",
+        a.log()
+    );
+}
+
+#[test]
+fn a_config_error_at_start_prints_the_check_diagnostics_and_exits_1() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let conf = dir.path().join("keepalived.conf");
+    std::fs::write(
+        &conf,
+        "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 300\n priority 100\n}\n",
+    )
+    .expect("write");
+    let vigil = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_vigil"))
+            .args(args)
+            .arg("-f")
+            .arg(&conf)
+            .output()
+            .expect("vigil runs")
+    };
+    let run = vigil(&["run"]);
+    let check = vigil(&["check", "--host-interfaces"]);
+    assert_eq!(run.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    let diagnostics = String::from_utf8_lossy(&check.stdout);
+    assert!(
+        diagnostics.contains("outside range [1, 255]"),
+        "{diagnostics}"
+    );
+    assert!(stderr.starts_with(diagnostics.as_ref()), "{stderr}");
+}
+
+#[test]
+fn a_failing_track_script_faults_the_master_and_notify_scripts_run() {
+    let Some(lab) = lab(2) else { return };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path().display();
+    // keepalived runs scripts without a shell: `test ! -e FILE` fails once FILE exists.
+    let script = format!(
+        "vrrp_script chk {{\n    script \"/usr/bin/test ! -e {d}/down\"\n    interval 1\n}}"
+    );
+    let inside = format!(
+        "track_script {{\n        chk\n    }}\n    notify_master \"/usr/bin/touch {d}/master\"\n    notify_fault \"/usr/bin/touch {d}/fault\""
+    );
+    let a = Vigil::start(
+        &lab,
+        1,
+        dir.path(),
+        &vrrp_conf_with(150, VIP4, "1", &script, &inside),
+        &[],
+    );
+    let b = Vigil::start(&lab, 2, dir.path(), &vrrp_conf(100, VIP4, "1"), &[]);
+    assert!(
+        within(Duration::from_secs(6), || holds(&lab, 1, VIP4)).is_some(),
+        "{}",
+        a.log()
+    );
+    assert!(
+        within(Duration::from_secs(1), || dir
+            .path()
+            .join("master")
+            .exists())
+        .is_some(),
+        "notify_master did not run"
+    );
+    std::fs::write(dir.path().join("down"), "").expect("write");
+    // The script fails within its interval; Fault sends priority 0, so the
+    // Backup follows after Skew_Time.
+    let took = within(Duration::from_secs(3), || {
+        holds(&lab, 2, VIP4) && !holds(&lab, 1, VIP4)
+    });
+    assert!(took.is_some(), "{}\n{}", a.log(), b.log());
+    assert!(
+        a.log().contains("(VI_1) Entering FAULT STATE"),
+        "{}",
+        a.log()
+    );
+    assert!(
+        within(Duration::from_secs(1), || dir.path().join("fault").exists()).is_some(),
+        "notify_fault did not run"
+    );
+}
+
+#[test]
+fn a_track_file_raises_the_backup_above_the_master() {
+    let Some(lab) = lab(2) else { return };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let boost = dir.path().join("boost");
+    let track = format!(
+        "track_file boost {{\n    file {}\n    weight 100\n}}",
+        boost.display()
+    );
+    let inside = "track_file {\n        boost\n    }";
+    let a = Vigil::start(&lab, 1, dir.path(), &vrrp_conf(150, VIP4, "1"), &[]);
+    let b = Vigil::start(
+        &lab,
+        2,
+        dir.path(),
+        &vrrp_conf_with(100, VIP4, "1", &track, inside),
+        &[],
+    );
+    assert!(
+        within(Duration::from_secs(6), || holds(&lab, 1, VIP4)).is_some(),
+        "{}",
+        a.log()
+    );
+    // 1 × weight 100: node 2 advertises 200 once Master; as a Backup it
+    // ignores the lower 150 and preempts when its down timer expires.
+    std::fs::write(&boost, "1\n").expect("write");
+    let took = within(Duration::from_secs(5), || {
+        holds(&lab, 2, VIP4) && !holds(&lab, 1, VIP4)
+    });
+    println!("preempt after track_file raised the Backup: {took:?}");
+    assert!(took.is_some(), "{}\n{}", a.log(), b.log());
+    assert!(
+        a.log().contains("with higher priority 200, ours 150"),
+        "{}",
+        a.log()
+    );
+}
+
+#[test]
+fn a_unicast_pair_hands_over_and_dont_release_vrrp_keeps_the_vip() {
+    let Some(lab) = lab(2) else { return };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let unicast = |me: u8, peer: u8| {
+        format!("unicast_src_ip 10.77.0.{me}\n    unicast_peer {{\n        10.77.0.{peer}\n    }}")
+    };
+    let mut a = Vigil::start(
+        &lab,
+        1,
+        dir.path(),
+        &vrrp_conf_with(150, VIP4, "1", "", &unicast(1, 2)),
+        &["--dont-release-vrrp"],
+    );
+    let mut b = Vigil::start(
+        &lab,
+        2,
+        dir.path(),
+        &vrrp_conf_with(100, VIP4, "1", "", &unicast(2, 1)),
+        &[],
+    );
+    assert!(
+        within(Duration::from_secs(6), || holds(&lab, 1, VIP4)).is_some(),
+        "{}",
+        a.log()
+    );
+    // Node 2 hears node 1's unicast adverts: it stays Backup past its own
+    // down timer (3.6 s).
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(!holds(&lab, 2, VIP4), "{}", b.log());
+    assert!(b.child.try_wait().expect("wait").is_none());
+    a.signal(libc::SIGTERM);
+    let took = within(Duration::from_millis(1500), || holds(&lab, 2, VIP4));
+    assert!(took.is_some(), "{}", b.log());
+    // --dont-release-vrrp: priority 0 was sent, the address stays.
+    assert!(
+        a.wait_exit(Duration::from_secs(1))
+            .is_some_and(|s| s.success())
+    );
+    assert!(holds(&lab, 1, VIP4), "{}", a.log());
+}
+
+/// keepalived 2.2.7 in a node of the lab, in the foreground.
+fn keepalived(lab: &Lab, node: usize, dir: &Path, conf: &str) -> Option<Child> {
+    let path = dir.join(format!("ka{node}.conf"));
+    std::fs::write(&path, conf).expect("write config");
+    let pid = |what: &str| dir.join(format!("ka{node}-{what}.pid"));
+    lab.command(lab.node(node), "keepalived")
+        .args(["-n", "-l", "-D", "-P", "-f"])
+        .arg(&path)
+        .arg("-p")
+        .arg(pid("main"))
+        .arg("-r")
+        .arg(pid("vrrp"))
+        .stdout(Stdio::null())
+        .stderr(File::create(dir.join(format!("ka{node}.log"))).expect("log"))
+        .spawn()
+        .ok()
+}
+
+#[test]
+fn keepalived_follows_vigil_and_takes_over_on_its_priority_0() {
+    let Some(lab) = lab(2) else { return };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let Some(_ka) = keepalived(&lab, 2, dir.path(), &vrrp_conf(100, VIP4, "1")) else {
+        println!("SKIPPED: keepalived is not installed");
+        return;
+    };
+    let mut a = Vigil::start(&lab, 1, dir.path(), &vrrp_conf(150, VIP4, "1"), &[]);
+    assert!(
+        within(Duration::from_secs(6), || holds(&lab, 1, VIP4)).is_some(),
+        "{}",
+        a.log()
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(
+        !holds(&lab, 2, VIP4),
+        "keepalived did not accept vigil's adverts"
+    );
+    a.signal(libc::SIGTERM);
+    assert!(a.wait_exit(Duration::from_secs(1)).is_some());
+    let took = within(Duration::from_millis(1500), || holds(&lab, 2, VIP4));
+    println!("keepalived took over after vigil's SIGTERM in {took:?}");
+    assert!(took.is_some());
+    let log = std::fs::read_to_string(dir.path().join("ka2.log")).unwrap_or_default();
+    assert!(
+        log.contains("Backup received priority 0 advertisement"),
+        "{log}"
+    );
+}
+
+#[test]
+fn a_master_whose_link_goes_down_faults_and_comes_back_as_backup() {
+    let Some(lab) = lab(2) else { return };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (a, b) = pair(&lab, dir.path(), VIP4, "1");
+    lab.ip(1, &["link", "set", "eth0", "down"])
+        .expect("link down");
+    let fault = within(Duration::from_secs(1), || {
+        a.log().contains("(VI_1) Entering FAULT STATE")
+    });
+    assert!(fault.is_some(), "{}", a.log());
+    assert!(a.log().contains("Netlink reports eth0 down"), "{}", a.log());
+    assert!(!holds(&lab, 1, VIP4), "a faulted Master kept its VIP");
+    // Its priority-0 advert cannot leave a downed link: the Backup waits the
+    // whole Master_Down_Interval.
+    assert!(
+        within(Duration::from_secs(5), || holds(&lab, 2, VIP4)).is_some(),
+        "{}",
+        b.log()
+    );
+    lab.ip(1, &["link", "set", "eth0", "up"]).expect("link up");
+    // Once at start (init), once when the fault clears.
+    let back = within(Duration::from_secs(2), || {
+        a.log().matches("(VI_1) Entering BACKUP STATE").count() == 2
+    });
+    assert!(back.is_some(), "{}", a.log());
+}
