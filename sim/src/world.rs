@@ -300,21 +300,8 @@ impl World {
                 && !h.blocked.contains(&addr)
                 && h.ifaces.iter().any(|i| i.up && linked(&h.name, &i.segment))
         };
-        if let Some(name) = me.neighbours.get(&addr)
-            && self.hosts.iter().any(|h| &h.name == name && answers(h))
-        {
-            return Some(name.clone());
-        }
-        let found = self
-            .hosts
-            .iter()
-            .find(|h| answers(h))
-            .map(|h| h.name.clone());
-        let cache = &mut self.hosts[from].neighbours;
-        match &found {
-            Some(name) => cache.insert(addr, name.clone()),
-            None => cache.remove(&addr),
-        };
+        let found = neighbour(&me.neighbours, &self.hosts, addr, answers);
+        learn(&mut self.hosts[from].neighbours, addr, &found);
         found
     }
 
@@ -326,22 +313,32 @@ impl World {
         let target = client.target;
         let answers =
             |h: &Host| self.connected(client, h) && h.owns(target) && !h.blocked.contains(&target);
-        if let Some(name) = client.cache.get(&target)
-            && let Some(h) = self.hosts.iter().find(|h| &h.name == name)
-            && answers(h)
-        {
-            return Some(name.clone());
-        }
-        let found = self
-            .hosts
-            .iter()
-            .find(|h| answers(h))
-            .map(|h| h.name.clone());
-        let client = &mut self.clients[c];
-        match &found {
-            Some(name) => client.cache.insert(target, name.clone()),
-            None => client.cache.remove(&target),
-        };
+        let found = neighbour(&client.cache, &self.hosts, target, answers);
+        learn(&mut self.clients[c].cache, target, &found);
         found
     }
+}
+
+/// A neighbour lookup: the host `cache` names for `addr` while it still
+/// answers, else the first host that does (a fresh resolution).
+fn neighbour(
+    cache: &BTreeMap<IpAddr, String>,
+    hosts: &[Host],
+    addr: IpAddr,
+    answers: impl Fn(&Host) -> bool,
+) -> Option<String> {
+    if let Some(name) = cache.get(&addr)
+        && hosts.iter().any(|h| &h.name == name && answers(h))
+    {
+        return Some(name.clone());
+    }
+    hosts.iter().find(|h| answers(h)).map(|h| h.name.clone())
+}
+
+/// The cache keeps what a lookup found, and forgets an address nobody answers.
+fn learn(cache: &mut BTreeMap<IpAddr, String>, addr: IpAddr, found: &Option<String>) {
+    match found {
+        Some(name) => cache.insert(addr, name.clone()),
+        None => cache.remove(&addr),
+    };
 }

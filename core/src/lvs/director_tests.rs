@@ -104,16 +104,20 @@ virtual_server 172.16.88.100 80 {
 }
 "#;
 
+/// The seed 004 director, started, its first actions drained.
+fn seed004() -> Director {
+    let mut d = start(SEED004);
+    drain(&mut d);
+    d
+}
+
+fn start(text: &str) -> Director {
+    Director::new(Instant::ZERO, &config(text), &IpvsState::default(), &[], 1).unwrap()
+}
+
 #[test]
 fn start_programs_every_real_server_of_the_seed_004_service() {
-    let mut d = Director::new(
-        Instant::ZERO,
-        &config(SEED004),
-        &IpvsState::default(),
-        &[],
-        1,
-    )
-    .unwrap();
+    let mut d = start(SEED004);
     assert_eq!(
         ops(&drain(&mut d)),
         [
@@ -126,15 +130,7 @@ fn start_programs_every_real_server_of_the_seed_004_service() {
 
 #[test]
 fn a_failed_real_server_leaves_after_its_retries_and_comes_back() {
-    let mut d = Director::new(
-        Instant::ZERO,
-        &config(SEED004),
-        &IpvsState::default(),
-        &[],
-        1,
-    )
-    .unwrap();
-    drain(&mut d);
+    let mut d = seed004();
     // web1 refuses from the start: first failure is a verdict of its own
     // only before the first success; here it succeeds first.
     let up = run_until(&mut d, at(7.5), |_| ProbeResult::Ok);
@@ -157,15 +153,7 @@ fn a_failed_real_server_leaves_after_its_retries_and_comes_back() {
 
 #[test]
 fn both_real_servers_down_hand_the_service_to_the_sorry_server() {
-    let mut d = Director::new(
-        Instant::ZERO,
-        &config(SEED004),
-        &IpvsState::default(),
-        &[],
-        1,
-    )
-    .unwrap();
-    drain(&mut d);
+    let mut d = seed004();
     run_until(&mut d, at(7.5), |_| ProbeResult::Ok);
     let down = run_until(&mut d, at(40.0), |_| ProbeResult::Failed("refused".into()));
     let o = ops(&down);
@@ -202,7 +190,7 @@ virtual_server 10.0.0.101 80 {
     real_server 10.0.0.10 80 { TCP_CHECK { connect_timeout 1 } }
 }
 "#;
-    let mut d = Director::new(Instant::ZERO, &config(text), &IpvsState::default(), &[], 1).unwrap();
+    let mut d = start(text);
     assert_eq!(d.check_count(), 1);
     drain(&mut d);
     let seen = run_until(&mut d, at(3.5), |_| ProbeResult::Failed("refused".into()));
@@ -232,7 +220,7 @@ virtual_server 10.0.0.100 80 {
     }
 }
 "#;
-    let mut d = Director::new(Instant::ZERO, &config(text), &IpvsState::default(), &[], 1).unwrap();
+    let mut d = start(text);
     drain(&mut d);
     let seen = run_until(&mut d, at(3.5), |dst| {
         if dst.port() == 8080 {
@@ -271,7 +259,7 @@ virtual_server 10.0.0.100 80 {
     real_server 10.0.0.10 80 { TCP_CHECK { connect_timeout 1 } }
 }
 "#;
-    let mut d = Director::new(Instant::ZERO, &config(text), &IpvsState::default(), &[], 1).unwrap();
+    let mut d = start(text);
     assert_eq!(ops(&drain(&mut d)), ["-A -t 10.0.0.100:80 -s wlc"]);
     let seen = run_until(&mut d, at(3.5), |_| ProbeResult::Ok);
     assert_eq!(ops(&seen), ["-a -t 10.0.0.100:80 -r 10.0.0.10:80 -m -w 1"]);
@@ -293,7 +281,7 @@ virtual_server 10.0.0.100 80 {
     }
 }
 "#;
-    let mut d = Director::new(Instant::ZERO, &config(text), &IpvsState::default(), &[], 1).unwrap();
+    let mut d = start(text);
     drain(&mut d);
     let t = d.poll_timeout().unwrap();
     d.handle_timeout(t);
@@ -329,7 +317,7 @@ virtual_server 10.0.0.100 80 {
     }
 }
 "#;
-    let mut d = Director::new(Instant::ZERO, &config(text), &IpvsState::default(), &[], 1).unwrap();
+    let mut d = start(text);
     drain(&mut d);
     d.handle_file("extra", 3);
     assert_eq!(
@@ -366,7 +354,7 @@ virtual_server 10.0.0.100 25 {
     }
 }
 "#;
-    let mut d = Director::new(Instant::ZERO, &config(text), &IpvsState::default(), &[], 1).unwrap();
+    let mut d = start(text);
     drain(&mut d);
     assert_eq!(d.check_count(), 2);
     let seen = run_until(&mut d, at(3.5), |dst| {
@@ -393,7 +381,7 @@ virtual_server 10.0.0.100 80 {
     real_server 10.0.0.10 80 { TCP_CHECK { connect_timeout 1 } }
 }
 "#;
-    let mut d = Director::new(Instant::ZERO, &config(text), &IpvsState::default(), &[], 1).unwrap();
+    let mut d = start(text);
     drain(&mut d);
     assert!(probes(&run_until(&mut d, at(5.0), |_| ProbeResult::Ok)).is_empty());
     d.handle_address("10.0.0.100".parse().unwrap(), true);
@@ -402,15 +390,7 @@ virtual_server 10.0.0.100 80 {
 
 #[test]
 fn reload_keeps_unchanged_checks_and_health_and_changes_only_what_moved() {
-    let mut d = Director::new(
-        Instant::ZERO,
-        &config(SEED004),
-        &IpvsState::default(),
-        &[],
-        1,
-    )
-    .unwrap();
-    drain(&mut d);
+    let mut d = seed004();
     run_until(&mut d, at(7.5), |_| ProbeResult::Ok);
     run_until(&mut d, at(30.0), |dst| {
         if dst.ip().to_string() == "172.16.88.10" {
@@ -466,7 +446,7 @@ virtual_server 10.0.0.100 80 {
     real_server 10.0.0.10 80 { notify_down /bin/rsdown }
 }
 "#;
-    let mut d = Director::new(Instant::ZERO, &config(text), &IpvsState::default(), &[], 1).unwrap();
+    let mut d = start(text);
     drain(&mut d);
     d.shutdown();
     let a = drain(&mut d);
@@ -487,7 +467,7 @@ virtual_server 10.0.0.100 53 {
     }
 }
 "#;
-    let mut d = Director::new(Instant::ZERO, &config(text), &IpvsState::default(), &[], 1).unwrap();
+    let mut d = start(text);
     drain(&mut d);
     let t = d.poll_timeout().unwrap();
     d.handle_timeout(t);
@@ -534,7 +514,7 @@ virtual_server 10.0.0.100 80 {
     }
 }
 "#;
-    let mut d = Director::new(Instant::ZERO, &config(text), &IpvsState::default(), &[], 1).unwrap();
+    let mut d = start(text);
     drain(&mut d);
     let mut hosts = Vec::new();
     while hosts.len() < 4 {
