@@ -4,8 +4,8 @@
 use super::DestCounters;
 use std::fmt;
 use std::net::IpAddr;
+use vigil_core::lvs::Protocol;
 use vigil_core::lvs::ipvs::{DestEntry, Forward, ServiceKey, ServiceSpec};
-use vigil_core::lvs::{Algorithm, Protocol, SchedFlags};
 
 /// What `ipvsadm -L` shows: the kernel's IPVS version, the size of its
 /// connection table, and every service as the kernel dumped it.
@@ -53,21 +53,6 @@ fn service_order(spec: &ServiceSpec) -> (u32, bool, u16, Option<IpAddr>, u16) {
     }
 }
 
-/// `-b` names as `ipvsadm -L` prints them: sh and mh name their own flags.
-fn flag_names(algorithm: Algorithm, flags: SchedFlags) -> Vec<&'static str> {
-    let names = match algorithm {
-        Algorithm::Sh => ["sh-fallback", "sh-port", "flag-3"],
-        Algorithm::Mh => ["mh-fallback", "mh-port", "flag-3"],
-        _ => ["flag-1", "flag-2", "flag-3"],
-    };
-    [SchedFlags::FLAG1, SchedFlags::FLAG2, SchedFlags::FLAG3]
-        .into_iter()
-        .zip(names)
-        .filter(|(f, _)| flags.contains(*f))
-        .map(|(_, n)| n)
-        .collect()
-}
-
 fn service_line(spec: &ServiceSpec) -> String {
     let mut line = match spec.key {
         ServiceKey::Addr {
@@ -88,7 +73,7 @@ fn service_line(spec: &ServiceSpec) -> String {
     };
     line.push(' ');
     line.push_str(spec.algorithm.name());
-    let flags = flag_names(spec.algorithm, spec.flags);
+    let flags = spec.flags.names(spec.algorithm);
     if !flags.is_empty() {
         line.push_str(&format!(" ({})", flags.join(",")));
     }
@@ -159,8 +144,8 @@ impl fmt::Display for Listing {
 mod tests {
     use super::*;
     use std::net::{Ipv4Addr, Ipv6Addr};
-    use vigil_core::lvs::DestKey;
     use vigil_core::lvs::ipvs::{Persistence, Tunnel};
+    use vigil_core::lvs::{Algorithm, DestKey, SchedFlags};
 
     fn spec(key: ServiceKey, algorithm: Algorithm) -> ServiceSpec {
         ServiceSpec {
