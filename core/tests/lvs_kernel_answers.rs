@@ -1,20 +1,22 @@
 //! vigil's schedulers against choices recorded from a real kernel.
 //!
 //! `lvs_kernel_answers.txt` was recorded from Debian's 6.1.192 kernel
-//! (linux-image-6.1.0-56-amd64) booted under qemu: for each job a fresh
-//! service `VIP:80` got its real servers with successive `ipvsadm -a -g -w`
-//! calls in the order listed (local addresses, so IPVS forwarded to the
-//! local node), then TCP clients bound to each `SRC:PORT` connected one
-//! after the other and stayed connected; the real server of each
-//! connection was read from `/proc/net/ip_vs_conn`. A `none` is a
-//! connection IPVS did not schedule. Each job used its own VIP so that no
-//! destination came back from the kernel's trash with old connections.
+//! (linux-image-6.1.0-56-amd64) booted under qemu, and is re-recorded by
+//! `scripts/record-kernel-sched-answers.sh` (the test that does it is
+//! `netns-harness/tests/ipvs_kernel/sched.rs`): for each job a fresh
+//! service `VIP:80`, in a network namespace of its own, gets its real
+//! servers one at a time in the order listed, direct routing to local
+//! addresses (first with `ipvsadm -a -g -w`, now over generic netlink);
+//! then TCP clients bound to each `SRC:PORT` connect one after the other
+//! and stay connected, and the real server of each connection is read from
+//! `/proc/net/ip_vs_conn`. A `none` is a connection IPVS did not schedule.
 //!
 //! The last ten jobs add upper/lower thresholds (`ipvsadm -x/-y`), weight 0
 //! and sh/mh fallback.
 //!
-//! Format: `job ALGO VIP:PORT FLAGS|- DEST=WEIGHT[,u=U,l=L]...`, then one
-//! `SRC:PORT DEST|none` line per connection.
+//! The format is `vigil_core::lvs::workload`'s: `job ALGO VIP:PORT
+//! FLAGS|- DEST=WEIGHT[,u=U,l=L]...`, then one `SRC:PORT DEST|none` line per
+//! connection.
 
 use vigil_core::lvs::Algorithm;
 use vigil_core::lvs::workload;
