@@ -12,30 +12,38 @@ use vigil_netns::vm;
 /// Set in the guest when the VM runs these tests.
 pub const IN_VM: &str = "VIGIL_IPVS_IN_VM";
 
-/// Why the `kernel_` tests cannot run in this process, if they cannot.
-pub fn no_ipvs_here() -> Option<&'static str> {
-    static WHY: OnceLock<Option<&'static str>> = OnceLock::new();
+/// Why the `kernel_` tests cannot run in this process, if they cannot, and
+/// whether they run in the VM instead (a kernel without IPVS) or not at
+/// all (one with IPVS, but we are not root).
+pub fn no_ipvs_here() -> Option<(&'static str, bool)> {
+    static WHY: OnceLock<Option<(&'static str, bool)>> = OnceLock::new();
     *WHY.get_or_init(|| {
-        if !nix::unistd::geteuid().is_root() {
-            Some("needs root")
-        } else if !vm::host_has_ipvs() {
-            Some("this kernel has no IPVS")
+        if !vm::host_has_ipvs() {
+            Some(("this kernel has no IPVS", true))
+        } else if !nix::unistd::geteuid().is_root() {
+            Some(("needs root", false))
         } else {
             None
         }
     })
 }
 
-/// Returns from a `kernel_` test unless IPVS is here to test. Where it is
-/// not, `ipvs_tests_run_in_a_vm_on_hosts_without_ipvs` runs them in the VM.
+/// Returns from a `kernel_` test unless IPVS is here to test. Where the
+/// kernel has none, `ipvs_tests_run_in_a_vm_on_hosts_without_ipvs` runs
+/// them in the VM.
 #[macro_export]
 macro_rules! require_ipvs {
     () => {
-        if let Some(why) = $crate::support::no_ipvs_here() {
-            println!(
-                "not here ({why}): run in the VM by ipvs_tests_run_in_a_vm_on_hosts_without_ipvs"
-            );
-            return;
+        match $crate::support::no_ipvs_here() {
+            None => {}
+            Some((why, true)) => {
+                println!("{why}: runs in the VM (ipvs_tests_run_in_a_vm_on_hosts_without_ipvs)");
+                return;
+            }
+            Some((why, false)) => {
+                println!("SKIPPED: {why}");
+                return;
+            }
         }
     };
 }
