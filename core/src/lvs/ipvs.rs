@@ -26,6 +26,16 @@ pub enum ServiceKey {
     Fwmark { mark: u32, ipv6: bool },
 }
 
+impl ServiceKey {
+    /// Whether the service is an IPv6 one (`-6` for a fwmark).
+    pub fn is_ipv6(&self) -> bool {
+        match self {
+            ServiceKey::Addr { addr, .. } => addr.is_ipv6(),
+            ServiceKey::Fwmark { ipv6, .. } => *ipv6,
+        }
+    }
+}
+
 /// Persistence (`-p TIMEOUT -M NETMASK`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Persistence {
@@ -231,10 +241,7 @@ impl fmt::Display for ServiceSpec {
         }
         if let Some(p) = self.persistence {
             write!(f, " -p {}", p.timeout)?;
-            let v6 = match self.key {
-                ServiceKey::Addr { addr, .. } => addr.is_ipv6(),
-                ServiceKey::Fwmark { ipv6, .. } => ipv6,
-            };
+            let v6 = self.key.is_ipv6();
             if v6 && p.netmask != 128 {
                 write!(f, " -M {}", p.netmask)?;
             } else if !v6 && p.netmask != u32::MAX {

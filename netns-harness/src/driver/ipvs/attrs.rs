@@ -282,17 +282,10 @@ fn addr_bytes(addr: IpAddr) -> Vec<u8> {
     }
 }
 
-fn key_is_v6(key: &ServiceKey) -> bool {
-    match key {
-        ServiceKey::Addr { addr, .. } => addr.is_ipv6(),
-        ServiceKey::Fwmark { ipv6, .. } => *ipv6,
-    }
-}
-
 /// The attributes that name a service: its family and either its fwmark
 /// or its protocol, address and port.
 fn service_id_attrs(key: &ServiceKey) -> Result<Vec<Attr>, AttrError> {
-    let mut attrs = vec![Attr::u16(SVC_AF, family(key_is_v6(key)))];
+    let mut attrs = vec![Attr::u16(SVC_AF, family(key.is_ipv6()))];
     match key {
         ServiceKey::Addr {
             protocol,
@@ -324,7 +317,7 @@ pub(super) fn service_id(key: &ServiceKey) -> Result<Attr, AttrError> {
 /// SET_SERVICE require them. The flags go with an all-ones mask, so the
 /// kernel takes them as they are.
 pub(super) fn service(spec: &ServiceSpec) -> Result<Attr, AttrError> {
-    let v6 = key_is_v6(&spec.key);
+    let v6 = spec.key.is_ipv6();
     let mut flags = SVC_F_SCHED
         .iter()
         .filter(|(f, _)| spec.flags.contains(*f))

@@ -79,13 +79,7 @@ fn service_line(spec: &ServiceSpec) -> String {
     }
     if let Some(p) = spec.persistence {
         line.push_str(&format!(" persistent {}", p.timeout));
-        let v6 = matches!(
-            spec.key,
-            ServiceKey::Addr {
-                addr: IpAddr::V6(_),
-                ..
-            } | ServiceKey::Fwmark { ipv6: true, .. }
-        );
+        let v6 = spec.key.is_ipv6();
         if v6 && p.netmask != 128 {
             line.push_str(&format!(" mask {}", p.netmask));
         } else if !v6 && p.netmask != u32::MAX {

@@ -210,10 +210,7 @@ impl Ipvs {
         let replies = self
             .request(CMD_GET_DEST, vec![attrs::service_id(key)?], true)
             .map_err(|e| IpvsError::from_nl(e, || format!("listing {key}")))?;
-        let v6 = match key {
-            ServiceKey::Addr { addr, .. } => addr.is_ipv6(),
-            ServiceKey::Fwmark { ipv6, .. } => *ipv6,
-        };
+        let v6 = key.is_ipv6();
         replies
             .iter()
             .map(|r| {
