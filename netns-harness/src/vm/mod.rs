@@ -49,12 +49,13 @@ impl VmError {
 /// Whether this kernel has IPVS: loaded, or loadable with `modprobe`.
 pub fn host_has_ipvs() -> bool {
     let present = || Path::new("/proc/net/ip_vs").exists();
-    present()
-        || Command::new("modprobe")
+    let loaded = || {
+        Command::new("modprobe")
             .args(["-q", "ip_vs"])
             .status()
             .is_ok_and(|s| s.success())
-            && present()
+    };
+    present() || (loaded() && present())
 }
 
 /// `target/vm` of this workspace (or of `CARGO_TARGET_DIR`).
