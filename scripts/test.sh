@@ -5,8 +5,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages the tests use: keepalived and tcpdump for interop captures,
-# tshark to dissect pcaps, iproute2 and nftables for the network-namespace lab.
-packages=(keepalived tcpdump tshark iproute2 nftables)
+# tshark to dissect pcaps, iproute2 and nftables for the network-namespace lab,
+# ipvsadm to compare listings with, and for the IPVS VM (this kernel has no
+# IPVS): qemu-system-x86, busybox-static, cpio and kmod (netns-harness/src/vm).
+packages=(keepalived tcpdump tshark iproute2 nftables ipvsadm qemu-system-x86 busybox-static cpio kmod)
 missing=()
 for p in "${packages[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -20,6 +22,10 @@ if [ ${#missing[@]} -gt 0 ]; then
     else
         echo "not root: cannot install ${missing[*]}; tests that need them will say SKIPPED"
     fi
+fi
+# The VM downloads Debian's kernel package with apt-get: it needs package lists.
+if [ "$(id -u)" -eq 0 ] && ! apt-cache show linux-image-amd64 >/dev/null 2>&1; then
+    apt-get update -qq
 fi
 
 cargo fmt --all -- --check

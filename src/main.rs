@@ -2,6 +2,7 @@
 
 mod check;
 mod fs_loader;
+mod ipvs_cmd;
 mod logging;
 mod pcap_check;
 mod pcap_expect;
@@ -29,6 +30,11 @@ enum Command {
     Check(check::Args),
     /// Show which real server each connection gets under an IPVS scheduler.
     Sched(sched_cmd::Args),
+    /// Read the kernel's IPVS table.
+    Ipvs {
+        #[command(subcommand)]
+        command: ipvs_cmd::Command,
+    },
     /// Work with packet captures.
     Pcap {
         #[command(subcommand)]
@@ -49,6 +55,7 @@ fn main() -> ExitCode {
         Command::Sim(args) => sim_cmd::run(&args),
         Command::Check(args) => check::run(&args),
         Command::Sched(args) => sched_cmd::run(&args),
+        Command::Ipvs { command } => ipvs_cmd::run(&command),
         Command::Pcap {
             command: PcapCommand::Check(args),
         } => pcap_check::run(&args),

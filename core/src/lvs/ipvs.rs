@@ -26,6 +26,16 @@ pub enum ServiceKey {
     Fwmark { mark: u32, ipv6: bool },
 }
 
+impl ServiceKey {
+    /// Whether the service is an IPv6 one (`-6` for a fwmark).
+    pub fn is_ipv6(&self) -> bool {
+        match self {
+            ServiceKey::Addr { addr, .. } => addr.is_ipv6(),
+            ServiceKey::Fwmark { ipv6, .. } => *ipv6,
+        }
+    }
+}
+
 /// Persistence (`-p TIMEOUT -M NETMASK`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Persistence {
@@ -52,7 +62,35 @@ pub enum Forward {
     #[default]
     Nat,
     Dr,
-    Tun,
+    Tun(Tunnel),
+}
+
+/// How `-i` encapsulates (`--tun-type`, `--tun-port`, `--tun-*csum`):
+/// IPIP unless told otherwise; GUE needs a UDP port.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Tunnel {
+    pub kind: TunnelKind,
+    /// GUE's UDP destination port; 0 for the others.
+    pub port: u16,
+    pub csum: TunnelCsum,
+}
+
+/// `IP_VS_CONN_F_TUNNEL_TYPE_*`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum TunnelKind {
+    #[default]
+    Ipip,
+    Gue,
+    Gre,
+}
+
+/// `IP_VS_TUNNEL_ENCAP_FLAG_*`: the outer checksum of GUE and GRE.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum TunnelCsum {
+    #[default]
+    NoCsum,
+    Csum,
+    RemCsum,
 }
 
 /// A real server entry: everything `ipvsadm -e` can change besides its key.
@@ -203,10 +241,7 @@ impl fmt::Display for ServiceSpec {
         }
         if let Some(p) = self.persistence {
             write!(f, " -p {}", p.timeout)?;
-            let v6 = match self.key {
-                ServiceKey::Addr { addr, .. } => addr.is_ipv6(),
-                ServiceKey::Fwmark { ipv6, .. } => ipv6,
-            };
+            let v6 = self.key.is_ipv6();
             if v6 && p.netmask != 128 {
                 write!(f, " -M {}", p.netmask)?;
             } else if !v6 && p.netmask != u32::MAX {
@@ -225,9 +260,28 @@ impl fmt::Display for DestEntry {
         let method = match self.forward {
             Forward::Nat => "-m",
             Forward::Dr => "-g",
-            Forward::Tun => "-i",
+            Forward::Tun(_) => "-i",
         };
-        write!(f, "-r {} {method} -w {}", self.key, self.weight)?;
+        write!(f, "-r {} {method}", self.key)?;
+        if let Forward::Tun(t) = self.forward
+            && t != Tunnel::default()
+        {
+            let kind = match t.kind {
+                TunnelKind::Ipip => "ipip",
+                TunnelKind::Gue => "gue",
+                TunnelKind::Gre => "gre",
+            };
+            write!(f, " --tun-type {kind}")?;
+            if t.port != 0 {
+                write!(f, " --tun-port {}", t.port)?;
+            }
+            match t.csum {
+                TunnelCsum::NoCsum => {}
+                TunnelCsum::Csum => f.write_str(" --tun-csum")?,
+                TunnelCsum::RemCsum => f.write_str(" --tun-remcsum")?,
+            }
+        }
+        write!(f, " -w {}", self.weight)?;
         if self.u_threshold != 0 {
             write!(f, " -x {}", self.u_threshold)?;
         }
@@ -354,6 +408,22 @@ mod tests {
                 })
                 .collect(),
         }
+    }
+
+    #[test]
+    fn a_gue_tunnel_renders_as_ipvsadm_takes_it() {
+        let mut d = dest(1, 2);
+        d.forward = Forward::Tun(Tunnel::default());
+        assert_eq!(d.to_string(), "-r 10.0.0.1:80 -i -w 2");
+        d.forward = Forward::Tun(Tunnel {
+            kind: TunnelKind::Gue,
+            port: 6080,
+            csum: TunnelCsum::RemCsum,
+        });
+        assert_eq!(
+            d.to_string(),
+            "-r 10.0.0.1:80 -i --tun-type gue --tun-port 6080 --tun-remcsum -w 2"
+        );
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod hash;
 pub mod ipvs;
 pub mod sched;
 pub mod service;
+pub mod workload;
 
 pub use dest::{Accounting, Dest, DestKey, DestSpec};
 pub use sched::{Algorithm, Options, Packet, Protocol, SchedFlags, Scheduler};

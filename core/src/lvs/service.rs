@@ -10,7 +10,7 @@
 
 use super::dest::DestKey;
 use super::ipvs::{
-    DestEntry, Forward, IpvsState, Persistence, ServiceEntry, ServiceKey, ServiceSpec,
+    DestEntry, Forward, IpvsState, Persistence, ServiceEntry, ServiceKey, ServiceSpec, Tunnel,
 };
 use super::sched::{Algorithm, Protocol, SchedFlags};
 use crate::config::model::lvs::{
@@ -390,7 +390,7 @@ fn forward(m: LvsMethod) -> Forward {
     match m {
         LvsMethod::Nat => Forward::Nat,
         LvsMethod::Dr => Forward::Dr,
-        LvsMethod::Tun => Forward::Tun,
+        LvsMethod::Tun => Forward::Tun(Tunnel::default()),
     }
 }
 

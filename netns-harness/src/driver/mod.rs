@@ -10,6 +10,7 @@
 //! - [`netlink`]: interfaces and addresses (the only rtnetlink user)
 //! - [`host`]: the interfaces as resolution and the announcer see them
 //! - [`arp`]: gratuitous ARPs and unsolicited NAs over AF_PACKET
+//! - [`ipvs`]: the kernel's IPVS table over generic netlink
 //! - [`track`]: vrrp_scripts and track_files; [`notify`]: notify scripts,
 //!   both run by [`scripts`]
 //! - [`signals`], [`clock`]
@@ -19,6 +20,7 @@
 pub mod arp;
 pub mod clock;
 pub mod host;
+pub mod ipvs;
 pub mod netlink;
 pub mod notify;
 pub mod probe;

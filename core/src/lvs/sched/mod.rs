@@ -152,6 +152,23 @@ impl SchedFlags {
         }
     }
 
+    /// The names of the set flags as `ipvsadm -L` prints them for a
+    /// service of `algorithm`: sh and mh name their own two and leave
+    /// flag-3, which neither reads, out.
+    pub fn names(self, algorithm: Algorithm) -> Vec<&'static str> {
+        let names: &[&'static str] = match algorithm {
+            Algorithm::Sh => &["sh-fallback", "sh-port"],
+            Algorithm::Mh => &["mh-fallback", "mh-port"],
+            _ => &["flag-1", "flag-2", "flag-3"],
+        };
+        [SchedFlags::FLAG1, SchedFlags::FLAG2, SchedFlags::FLAG3]
+            .into_iter()
+            .zip(names)
+            .filter(|(f, _)| self.contains(*f))
+            .map(|(_, n)| *n)
+            .collect()
+    }
+
     /// A comma-separated `ipvsadm -b` list.
     pub fn parse_list(list: &str) -> Result<SchedFlags, LvsError> {
         list.split(',')
