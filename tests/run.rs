@@ -595,3 +595,60 @@ fn a_master_whose_link_goes_down_faults_and_comes_back_as_backup() {
     });
     assert!(back.is_some(), "{}", a.log());
 }
+
+/// The output of `program args…` run in node `i`.
+fn run_in(lab: &Lab, node: usize, program: &str, args: &[&str]) -> std::process::Output {
+    lab.command(lab.node(node), program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{program}: {e}"))
+}
+
+/// Whether `addr` answers node `from` at all: a TCP connection to a closed
+/// port is refused by a host that accepts the traffic, and times out where
+/// it is dropped (the lab has no `ping`).
+fn answers(lab: &Lab, from: usize, addr: &str) -> bool {
+    let connect = format!("echo > /dev/tcp/{addr}/9");
+    let out = run_in(lab, from, "timeout", &["1", "bash", "-c", &connect]);
+    String::from_utf8_lossy(&out.stderr).contains("Connection refused")
+}
+
+#[test]
+fn no_accept_drops_traffic_to_the_vip_and_the_table_goes_at_exit() {
+    let Some(lab) = lab(2) else { return };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let tables = || {
+        String::from_utf8_lossy(&run_in(&lab, 1, "nft", &["list", "tables"]).stdout).into_owned()
+    };
+    for accept in [true, false] {
+        let inside = if accept { "" } else { "no_accept" };
+        let conf = vrrp_conf_with(150, VIP4, "0.5", "", inside);
+        let mut a = Vigil::start(&lab, 1, dir.path(), &conf, &[]);
+        let took = within(Duration::from_secs(4), || holds(&lab, 1, VIP4));
+        assert!(took.is_some(), "node 1 never took the VIP:\n{}", a.log());
+        // The firewall follows the address within the same flush.
+        std::thread::sleep(Duration::from_millis(200));
+        assert_eq!(
+            answers(&lab, 2, VIP4),
+            accept,
+            "accept {accept}:\n{}",
+            a.log()
+        );
+        assert_eq!(
+            tables().contains("table ip keepalived"),
+            !accept,
+            "{}",
+            tables()
+        );
+        a.signal(libc::SIGTERM);
+        assert!(
+            a.wait_exit(Duration::from_secs(2))
+                .is_some_and(|s| s.success())
+        );
+        assert!(
+            !tables().contains("keepalived"),
+            "left behind:\n{}",
+            tables()
+        );
+    }
+}

@@ -11,6 +11,7 @@
 //! - [`host`]: the interfaces as resolution and the announcer see them
 //! - [`arp`]: gratuitous ARPs and unsolicited NAs over AF_PACKET
 //! - [`ipvs`]: the kernel's IPVS table over generic netlink
+//! - [`nftables`]: the firewall of instances without accept mode
 //! - [`track`]: vrrp_scripts and track_files; [`notify`]: notify scripts,
 //!   both run by [`scripts`]
 //! - [`signals`], [`clock`]
@@ -22,6 +23,7 @@ pub mod clock;
 pub mod host;
 pub mod ipvs;
 pub mod netlink;
+pub mod nftables;
 pub mod notify;
 pub mod probe;
 pub mod scripts;

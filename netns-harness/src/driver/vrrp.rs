@@ -20,6 +20,7 @@ use super::arp::Announcer;
 use super::clock::Clock;
 use super::host::Interfaces;
 use super::netlink::{Link, Netlink};
+use super::nftables::NoAcceptTables;
 use super::notify;
 use super::track::{Report, Trackers};
 use super::vrrp_socket::{Family, VrrpSocket};
@@ -51,6 +52,7 @@ struct Vrrp {
     trackers: Trackers,
     reports: mpsc::Sender<Report>,
     announcer: Announcer,
+    no_accept: NoAcceptTables,
     /// False with `--dont-release-vrrp`: addresses stay when the daemon stops.
     release_on_stop: bool,
     stopping: bool,
@@ -79,6 +81,7 @@ pub async fn serve(
         trackers: Trackers::default(),
         reports,
         announcer: Announcer::open()?,
+        no_accept: NoAcceptTables::default(),
         release_on_stop,
         stopping: false,
     };
@@ -93,6 +96,9 @@ pub async fn serve(
     loop {
         vrrp.flush().await;
         if vrrp.stopping {
+            if let Err(e) = vrrp.no_accept.remove().await {
+                error!("removing the no_accept tables: {e}");
+            }
             info!("Stopped");
             return Ok(());
         }
@@ -357,10 +363,14 @@ impl Vrrp {
                     info!("Sending/queueing Unsolicited Neighbour Adverts on {iface} for {addr}");
                     announcements.push((iface, IpAddr::V6(addr), repeat));
                 }
-                Action::NoAccept { instance, .. } => {
-                    warn!(
-                        "({instance}) no_accept is not enforced: traffic to the VIPs is accepted"
-                    );
+                Action::NoAccept {
+                    instance,
+                    addrs,
+                    block,
+                } => {
+                    if let Err(e) = self.no_accept.apply(&addrs, block).await {
+                        error!("({instance}) no_accept firewall: {e}");
+                    }
                 }
             }
         }

@@ -1,0 +1,131 @@
+//! keepalived's firewall for instances without accept mode (`no_accept`,
+//! the default with `vrrp_strict`): while Master, traffic to and from the
+//! virtual addresses is dropped, as RFC 5798 §6.4.3 asks of a non-owner.
+//!
+//! The tables have `vrrp_nftables.c`'s shape — `table ip keepalived` and
+//! `table ip6 keepalived`, each with a set `vips` and chains `in`/`out`
+//! (filter, priority -1) dropping `daddr @vips`/`saddr @vips`; the IPv6 one
+//! lets neighbour solicitations and adverts through so the Master still
+//! resolves. They are made through the `nft` binary inside the daemon's own
+//! namespace: its scripts are atomic, and it keeps libnftnl out of vigil.
+//! IPv6 link-local VIPs go into `vips` as well (keepalived keys them by
+//! interface in a set of their own).
+
+use std::net::IpAddr;
+use std::process::Stdio;
+
+use tokio::io::AsyncWriteExt;
+use tokio::process::Command;
+
+use crate::error::{Error, Result};
+
+/// The tables made so far, so that exit removes only what vigil made.
+#[derive(Debug, Default)]
+pub struct NoAcceptTables {
+    ipv4: bool,
+    ipv6: bool,
+}
+
+impl NoAcceptTables {
+    /// Drops (`block`) or again accepts traffic to `addrs`, making the
+    /// family's table on first use (replacing one an earlier run left, as
+    /// keepalived does).
+    pub async fn apply(&mut self, addrs: &[IpAddr], block: bool) -> Result<()> {
+        let mut script = String::new();
+        for v6 in [false, true] {
+            let mine: Vec<String> = addrs
+                .iter()
+                .filter(|a| a.is_ipv6() == v6)
+                .map(IpAddr::to_string)
+                .collect();
+            if mine.is_empty() {
+                continue;
+            }
+            let made = if v6 { &mut self.ipv6 } else { &mut self.ipv4 };
+            if block && !*made {
+                script.push_str(&table(v6));
+            }
+            // An address can only be released after it was blocked.
+            if !block && !*made {
+                continue;
+            }
+            *made = true;
+            let verb = if block { "add" } else { "delete" };
+            script.push_str(&format!(
+                "{verb} element {} keepalived vips {{ {} }}\n",
+                family(v6),
+                mine.join(", ")
+            ));
+        }
+        run(&script).await
+    }
+
+    /// Deletes the tables vigil made (at exit).
+    pub async fn remove(&mut self) -> Result<()> {
+        let mut script = String::new();
+        for (v6, made) in [(false, &mut self.ipv4), (true, &mut self.ipv6)] {
+            if std::mem::take(made) {
+                script.push_str(&format!("delete table {} keepalived\n", family(v6)));
+            }
+        }
+        run(&script).await
+    }
+}
+
+fn family(v6: bool) -> &'static str {
+    if v6 { "ip6" } else { "ip" }
+}
+
+/// The family's table, empty; `table` before `delete table` makes the
+/// delete succeed whether or not an old one exists.
+fn table(v6: bool) -> String {
+    let (f, ty) = (family(v6), if v6 { "ipv6_addr" } else { "ipv4_addr" });
+    let (nd_set, nd_rule) = if v6 {
+        (
+            "  set neighbor-discovery { type icmpv6_type; flags constant; \
+             elements = { nd-neighbor-solicit, nd-neighbor-advert } }\n",
+            "icmpv6 type @neighbor-discovery accept; ",
+        )
+    } else {
+        ("", "")
+    };
+    format!(
+        "table {f} keepalived\ndelete table {f} keepalived\ntable {f} keepalived {{
+  set vips {{ type {ty}; }}
+{nd_set}  chain in {{ type filter hook input priority -1; policy accept; {nd_rule}{f} daddr @vips drop; }}
+  chain out {{ type filter hook output priority -1; policy accept; {nd_rule}{f} saddr @vips drop; }}
+}}\n"
+    )
+}
+
+/// `nft -f -` with `script` on stdin; nothing to do for an empty one.
+async fn run(script: &str) -> Result<()> {
+    if script.is_empty() {
+        return Ok(());
+    }
+    let mut child = Command::new("nft")
+        .args(["-f", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(Error::io("running nft"))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin
+            .write_all(script.as_bytes())
+            .await
+            .map_err(Error::io("writing to nft"))?;
+    }
+    let out = child
+        .wait_with_output()
+        .await
+        .map_err(Error::io("waiting for nft"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(Error::Command(format!(
+            "nft: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        )))
+    }
+}
