@@ -652,3 +652,37 @@ fn no_accept_drops_traffic_to_the_vip_and_the_table_goes_at_exit() {
         );
     }
 }
+
+#[test]
+fn notify_fifo_gets_keepalived_lines_and_is_created_and_removed() {
+    let Some(lab) = lab(1) else { return };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let fifo = dir.path().join("notify.fifo");
+    let before = format!("global_defs {{\n    notify_fifo {}\n}}\n", fifo.display());
+    let conf = vrrp_conf_with(150, VIP4, "0.5", &before, "");
+    let mut a = Vigil::start(&lab, 1, dir.path(), &conf, &[]);
+    let made = within(Duration::from_secs(2), || fifo.exists());
+    assert!(made.is_some(), "no fifo:\n{}", a.log());
+    // vigil holds the FIFO open read-write, so this open does not block.
+    let mut reader = std::io::BufReader::new(File::open(&fifo).expect("open fifo"));
+    assert!(within(Duration::from_secs(4), || holds(&lab, 1, VIP4)).is_some());
+    a.signal(libc::SIGTERM);
+    assert!(a.wait_exit(Duration::from_secs(2)).is_some());
+    let mut lines = Vec::new();
+    for _ in 0..3 {
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut reader, &mut line).expect("read fifo");
+        lines.push(line);
+    }
+    assert_eq!(
+        lines,
+        [
+            "INSTANCE \"VI_1\" BACKUP 150\n",
+            "INSTANCE \"VI_1\" MASTER 150\n",
+            "INSTANCE \"VI_1\" STOP 150\n"
+        ],
+        "{}",
+        a.log()
+    );
+    assert!(!fifo.exists(), "the fifo vigil made is left behind");
+}

@@ -13,7 +13,7 @@
 //! - [`ipvs`]: the kernel's IPVS table over generic netlink
 //! - [`nftables`]: the firewall of instances without accept mode
 //! - [`track`]: vrrp_scripts and track_files; [`notify`]: notify scripts,
-//!   both run by [`scripts`]
+//!   both run by [`scripts`]; [`notify_fifo`]: the notify FIFOs
 //! - [`signals`], [`clock`]
 //! - [`probe`]: the health checkers' probes (TCP, HTTP/SSL, SMTP, DNS,
 //!   PING, UDP, MISC)
@@ -25,6 +25,7 @@ pub mod ipvs;
 pub mod netlink;
 pub mod nftables;
 pub mod notify;
+pub mod notify_fifo;
 pub mod probe;
 pub mod scripts;
 pub mod signals;

@@ -17,14 +17,26 @@ struct Scripts<'a> {
     generic: Option<&'a Script>,
 }
 
+/// The state as scripts and FIFOs receive it; keepalived does not notify Init.
+pub fn state_word(to: State) -> Option<&'static str> {
+    match to {
+        State::Master => Some("MASTER"),
+        State::Backup => Some("BACKUP"),
+        State::Fault => Some("FAULT"),
+        State::Stopped => Some("STOP"),
+        State::Init => None,
+    }
+}
+
 fn run(s: &Scripts<'_>, kind: &str, name: &str, to: State, priority: u8) {
-    // The state as the scripts receive it; keepalived does not notify Init.
-    let (state, own) = match to {
-        State::Master => ("MASTER", s.master),
-        State::Backup => ("BACKUP", s.backup),
-        State::Fault => ("FAULT", s.fault),
-        State::Stopped => ("STOP", s.stop),
-        State::Init => return,
+    let Some(state) = state_word(to) else {
+        return;
+    };
+    let own = match to {
+        State::Master => s.master,
+        State::Backup => s.backup,
+        State::Fault => s.fault,
+        _ => s.stop,
     };
     if let Some(script) = own {
         scripts::notify(script, &[]);

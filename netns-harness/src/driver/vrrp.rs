@@ -22,6 +22,7 @@ use super::host::Interfaces;
 use super::netlink::{Link, Netlink};
 use super::nftables::NoAcceptTables;
 use super::notify;
+use super::notify_fifo::NotifyFifos;
 use super::track::{Report, Trackers};
 use super::vrrp_socket::{Family, VrrpSocket};
 use crate::error::Result;
@@ -53,6 +54,7 @@ struct Vrrp {
     reports: mpsc::Sender<Report>,
     announcer: Announcer,
     no_accept: NoAcceptTables,
+    fifos: NotifyFifos,
     /// False with `--dont-release-vrrp`: addresses stay when the daemon stops.
     release_on_stop: bool,
     stopping: bool,
@@ -69,6 +71,7 @@ pub async fn serve(
     let host = Interfaces::read(&netlink).await?;
     let resolved = resolve::resolve(&config, &host);
     let (reports, mut tracked) = mpsc::channel(REPORT_QUEUE);
+    let fifos = NotifyFifos::open(&config);
     let mut vrrp = Vrrp {
         config,
         clock,
@@ -82,6 +85,7 @@ pub async fn serve(
         reports,
         announcer: Announcer::open()?,
         no_accept: NoAcceptTables::default(),
+        fifos,
         release_on_stop,
         stopping: false,
     };
@@ -326,11 +330,14 @@ impl Vrrp {
                     reason,
                 } => {
                     self.log_transition(&instance, from, to, &reason);
-                    notify::instance(&self.config, &instance, to, self.priority(&instance));
+                    let priority = self.priority(&instance);
+                    notify::instance(&self.config, &instance, to, priority);
+                    self.fifos.write("INSTANCE", &instance, to, priority);
                 }
                 Action::GroupNotify { group, from, to } => {
                     info!(group = %group, from = %from, to = %to, "VRRP_Group({group}) Syncing instances to {to} state");
                     notify::group(&self.config, &group, to);
+                    self.fifos.write("GROUP", &group, to, 0);
                 }
                 Action::AddVip { instance, vip } => {
                     once(&mut logged, &instance, true, || {

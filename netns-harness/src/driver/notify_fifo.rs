@@ -1,0 +1,135 @@
+//! keepalived's notify FIFOs (`notify_fifo PATH [USER [GROUP]]` and
+//! `vrrp_notify_fifo` in global_defs): every state change is written as a
+//! line `INSTANCE "VI_1" MASTER 150` or `GROUP "G" BACKUP 0`, to both when
+//! both are set, as `vrrp_notify.c` writes them.
+//!
+//! As in keepalived (`lib/notify.c`) a missing FIFO is created with mode
+//! 0644 and the given owner, and removed again at exit; it is opened
+//! read-write and non-blocking, so that the daemon neither waits for a
+//! reader nor stalls when the reader falls behind (such lines are lost).
+
+use std::ffi::CString;
+use std::fs::File;
+use std::io::Write;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::PathBuf;
+
+use nix::unistd::{Gid, Group, Uid, User, chown};
+use tracing::{info, warn};
+use vigil_core::config::Config;
+use vigil_core::vrrp::State;
+
+use super::notify;
+
+struct Fifo {
+    path: PathBuf,
+    file: File,
+    /// Created by us, so removed by us.
+    created: bool,
+}
+
+/// The open FIFOs; dropping them removes those vigil created.
+#[derive(Default)]
+pub struct NotifyFifos(Vec<Fifo>);
+
+impl NotifyFifos {
+    /// Opens the FIFOs `config` names (not yet modelled by the core: read
+    /// from global_defs' raw items); one that cannot be opened is logged and
+    /// left out, as keepalived does.
+    pub fn open(config: &Config) -> NotifyFifos {
+        let fifos = config
+            .global
+            .unmodelled
+            .iter()
+            .filter(|i| {
+                matches!(
+                    i.words.first().map(String::as_str),
+                    Some("notify_fifo" | "vrrp_notify_fifo")
+                )
+            })
+            .filter_map(|i| {
+                let path = PathBuf::from(i.words.get(1)?);
+                open(path, i.words.get(2), i.words.get(3))
+                    .inspect_err(|e| warn!("Unable to open notify fifo {}: {e}", i.words[1]))
+                    .ok()
+            })
+            .collect();
+        NotifyFifos(fifos)
+    }
+
+    /// Writes one state change (`kind` INSTANCE or GROUP); keepalived
+    /// writes nothing for Init.
+    pub fn write(&self, kind: &str, name: &str, to: State, priority: u8) {
+        let Some(state) = notify::state_word(to) else {
+            return;
+        };
+        let line = format!("{kind} \"{name}\" {state} {priority}\n");
+        for fifo in &self.0 {
+            // Non-blocking: a full FIFO loses the line rather than stalling VRRP.
+            if let Err(e) = (&fifo.file).write_all(line.as_bytes()) {
+                warn!("writing to notify fifo {}: {e}", fifo.path.display());
+            }
+        }
+    }
+}
+
+impl Drop for NotifyFifos {
+    fn drop(&mut self) {
+        for fifo in self.0.iter().filter(|f| f.created) {
+            let _ = std::fs::remove_file(&fifo.path);
+        }
+    }
+}
+
+fn open(path: PathBuf, user: Option<&String>, group: Option<&String>) -> std::io::Result<Fifo> {
+    let c = CString::new(path.as_os_str().as_bytes())?;
+    // SAFETY: mkfifo(3) with a NUL-terminated path.
+    let created = unsafe { libc::mkfifo(c.as_ptr(), 0o644) } == 0;
+    if !created {
+        let e = std::io::Error::last_os_error();
+        if e.kind() != std::io::ErrorKind::AlreadyExists {
+            return Err(e);
+        }
+    } else if user.is_some()
+        && let Err(e) = chown(&path, uid(user), gid(user, group))
+    {
+        info!("Failed to set uid:gid for fifo {}: {e}", path.display());
+    }
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW)
+        .open(&path)
+        .inspect_err(|_| {
+            if created {
+                let _ = std::fs::remove_file(&path);
+            }
+        })?;
+    Ok(Fifo {
+        path,
+        file,
+        created,
+    })
+}
+
+/// A user given by name or number; unknown ones leave the owner as it is.
+fn uid(user: Option<&String>) -> Option<Uid> {
+    let u = user?;
+    u.parse()
+        .ok()
+        .map(Uid::from_raw)
+        .or_else(|| Some(User::from_name(u).ok()??.uid))
+}
+
+/// The group given, else the user's primary group (keepalived's default).
+fn gid(user: Option<&String>, group: Option<&String>) -> Option<Gid> {
+    match group {
+        Some(g) => g
+            .parse()
+            .ok()
+            .map(Gid::from_raw)
+            .or_else(|| Some(Group::from_name(g).ok()??.gid)),
+        None => Some(User::from_name(user?).ok()??.gid),
+    }
+}
