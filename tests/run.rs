@@ -686,3 +686,123 @@ fn notify_fifo_gets_keepalived_lines_and_is_created_and_removed() {
     );
     assert!(!fifo.exists(), "the fifo vigil made is left behind");
 }
+
+/// A mail sink in node `node`'s namespace on 127.0.0.1:2525: it answers as
+/// an SMTP server and records each connection's lines, until `count`
+/// connections ended or 8 s passed.
+fn smtp_sink(lab: &Lab, node: usize, count: usize) -> std::thread::JoinHandle<Vec<Vec<String>>> {
+    use std::io::{BufRead, BufReader, Write};
+    let ns = File::open(format!("/run/netns/{}", lab.node(node))).expect("open the netns");
+    let (ready_tx, ready) = std::sync::mpsc::channel();
+    let sink = std::thread::spawn(move || {
+        // setns(2) moves only this thread into the namespace.
+        // SAFETY: a valid namespace fd, for the calling thread.
+        let moved =
+            unsafe { libc::setns(std::os::fd::AsRawFd::as_raw_fd(&ns), libc::CLONE_NEWNET) };
+        assert_eq!(moved, 0, "setns");
+        let listener = std::net::TcpListener::bind("127.0.0.1:2525").expect("bind the sink");
+        listener.set_nonblocking(true).expect("nonblocking");
+        ready_tx.send(()).expect("ready");
+        let until = Instant::now() + Duration::from_secs(8);
+        let mut mails = Vec::new();
+        while mails.len() < count && Instant::now() < until {
+            let Ok((stream, _)) = listener.accept() else {
+                std::thread::sleep(Duration::from_millis(20));
+                continue;
+            };
+            stream.set_nonblocking(false).expect("blocking");
+            stream
+                .set_read_timeout(Some(Duration::from_secs(3)))
+                .expect("timeout");
+            let mut out = stream.try_clone().expect("clone");
+            let mut lines = Vec::new();
+            let _ = out.write_all(b"220 sink\r\n");
+            let mut data = false;
+            for line in BufReader::new(stream).lines() {
+                let Ok(line) = line else { break };
+                lines.push(line.clone());
+                let answer: &[u8] = match line.as_str() {
+                    "." if data => {
+                        data = false;
+                        b"250 queued\r\n"
+                    }
+                    _ if data => continue,
+                    "DATA" => {
+                        data = true;
+                        b"354 go on\r\n"
+                    }
+                    "QUIT" => {
+                        let _ = out.write_all(b"221 bye\r\n");
+                        break;
+                    }
+                    _ => b"250 ok\r\n",
+                };
+                let _ = out.write_all(answer);
+            }
+            mails.push(lines);
+        }
+        mails
+    });
+    ready.recv().expect("the sink started");
+    sink
+}
+
+#[test]
+fn smtp_alert_mails_the_state_changes_as_keepalived() {
+    let Some(lab) = lab(1) else { return };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let sink = smtp_sink(&lab, 1, 2);
+    let before = "global_defs {
+    router_id lb1
+    notification_email {
+        ops@example.org
+        oncall@example.org
+    }
+    notification_email_from vigil@example.org
+    smtp_server 127.0.0.1 2525
+    smtp_connect_timeout 3
+    smtp_helo_name lb1.example.org
+}
+";
+    let conf = vrrp_conf_with(150, VIP4, "0.5", before, "smtp_alert");
+    let a = Vigil::start(&lab, 1, dir.path(), &conf, &[]);
+    let mails = sink.join().expect("the sink");
+    assert_eq!(mails.len(), 2, "{mails:?}\n{}", a.log());
+    let master = &mails[1];
+    assert_eq!(
+        master[..5],
+        [
+            "HELO lb1.example.org",
+            "MAIL FROM:<vigil@example.org>",
+            "RCPT TO:<ops@example.org>",
+            "RCPT TO:<oncall@example.org>",
+            "DATA"
+        ],
+        "{master:?}"
+    );
+    assert!(
+        master
+            .iter()
+            .any(|l| l == "Subject: [lb1] VRRP Instance VI_1 - Entering MASTER state"),
+        "{master:?}"
+    );
+    assert!(
+        master
+            .iter()
+            .any(|l| l == "=> VRRP Instance is now owning VRRP VIPs <="),
+        "{master:?}"
+    );
+    assert!(
+        master
+            .iter()
+            .any(|l| l == "To: ops@example.org, oncall@example.org"),
+        "{master:?}"
+    );
+    assert_eq!(master.last().map(String::as_str), Some("QUIT"));
+    assert!(
+        mails[0]
+            .iter()
+            .any(|l| l.ends_with("VI_1 - Entering BACKUP state")),
+        "{mails:?}"
+    );
+}

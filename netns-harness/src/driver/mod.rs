@@ -13,7 +13,8 @@
 //! - [`ipvs`]: the kernel's IPVS table over generic netlink
 //! - [`nftables`]: the firewall of instances without accept mode
 //! - [`track`]: vrrp_scripts and track_files; [`notify`]: notify scripts,
-//!   both run by [`scripts`]; [`notify_fifo`]: the notify FIFOs
+//!   both run by [`scripts`]; [`notify_fifo`]: the notify FIFOs;
+//!   [`smtp_alert`]: the alert mails
 //! - [`signals`], [`clock`]
 //! - [`probe`]: the health checkers' probes (TCP, HTTP/SSL, SMTP, DNS,
 //!   PING, UDP, MISC)
@@ -29,6 +30,7 @@ pub mod notify_fifo;
 pub mod probe;
 pub mod scripts;
 pub mod signals;
+pub mod smtp_alert;
 pub mod track;
 pub mod vrrp;
 pub mod vrrp_socket;

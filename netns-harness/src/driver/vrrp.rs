@@ -23,6 +23,7 @@ use super::netlink::{Link, Netlink};
 use super::nftables::NoAcceptTables;
 use super::notify;
 use super::notify_fifo::NotifyFifos;
+use super::smtp_alert::SmtpAlerts;
 use super::track::{Report, Trackers};
 use super::vrrp_socket::{Family, VrrpSocket};
 use crate::error::Result;
@@ -55,6 +56,7 @@ struct Vrrp {
     announcer: Announcer,
     no_accept: NoAcceptTables,
     fifos: NotifyFifos,
+    mail: SmtpAlerts,
     /// False with `--dont-release-vrrp`: addresses stay when the daemon stops.
     release_on_stop: bool,
     stopping: bool,
@@ -72,6 +74,7 @@ pub async fn serve(
     let resolved = resolve::resolve(&config, &host);
     let (reports, mut tracked) = mpsc::channel(REPORT_QUEUE);
     let fifos = NotifyFifos::open(&config);
+    let mail = SmtpAlerts::new(&config);
     let mut vrrp = Vrrp {
         config,
         clock,
@@ -86,6 +89,7 @@ pub async fn serve(
         announcer: Announcer::open()?,
         no_accept: NoAcceptTables::default(),
         fifos,
+        mail,
         release_on_stop,
         stopping: false,
     };
@@ -333,11 +337,13 @@ impl Vrrp {
                     let priority = self.priority(&instance);
                     notify::instance(&self.config, &instance, to, priority);
                     self.fifos.write("INSTANCE", &instance, to, priority);
+                    self.mail.instance(&self.config, &instance, to);
                 }
                 Action::GroupNotify { group, from, to } => {
                     info!(group = %group, from = %from, to = %to, "VRRP_Group({group}) Syncing instances to {to} state");
                     notify::group(&self.config, &group, to);
                     self.fifos.write("GROUP", &group, to, 0);
+                    self.mail.group(&self.config, &group, to);
                 }
                 Action::AddVip { instance, vip } => {
                     once(&mut logged, &instance, true, || {
