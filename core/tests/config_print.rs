@@ -56,6 +56,29 @@ fn reparse(model: &Config) -> (String, Parsed) {
 }
 
 #[test]
+fn notify_fifos_are_modelled_and_printed() {
+    let text = "global_defs {\n    notify_fifo /run/k.fifo root adm\n    vrrp_notify_fifo /run/v.fifo\n}\n";
+    let parsed = parse_str(text);
+    assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
+    let g = &parsed.model.global;
+    let fifo = g.notify_fifo.as_ref().expect("notify_fifo");
+    assert_eq!(
+        (
+            fifo.path.as_str(),
+            fifo.user.as_deref(),
+            fifo.group.as_deref()
+        ),
+        ("/run/k.fifo", Some("root"), Some("adm"))
+    );
+    assert_eq!(
+        g.vrrp_notify_fifo.as_ref().map(|f| f.path.as_str()),
+        Some("/run/v.fifo")
+    );
+    assert!(g.unmodelled.is_empty());
+    assert_eq!(parse_str(&print(&parsed.model)).model, parsed.model);
+}
+
+#[test]
 fn every_fixture_survives_a_round_trip() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
     let mut n = 0;

@@ -323,6 +323,18 @@ fn global_defs(o: &mut Out, g: &GlobalDefs) {
         o.line(&w);
     }
     o.bare("enable_script_security", g.enable_script_security);
+    for (k, fifo) in [
+        ("notify_fifo", &g.notify_fifo),
+        ("vrrp_notify_fifo", &g.vrrp_notify_fifo),
+        ("lvs_notify_fifo", &g.lvs_notify_fifo),
+    ] {
+        if let Some(f) = fifo {
+            let mut w = vec![k.to_string(), f.path.clone()];
+            w.extend(f.user.clone());
+            w.extend(f.group.clone());
+            o.line(&w);
+        }
+    }
     let secs_keys = [
         (
             "vrrp_garp_master_delay",

@@ -38,20 +38,13 @@ impl NotifyFifos {
     /// from global_defs' raw items); one that cannot be opened is logged and
     /// left out, as keepalived does.
     pub fn open(config: &Config) -> NotifyFifos {
-        let fifos = config
-            .global
-            .unmodelled
-            .iter()
-            .filter(|i| {
-                matches!(
-                    i.words.first().map(String::as_str),
-                    Some("notify_fifo" | "vrrp_notify_fifo")
-                )
-            })
-            .filter_map(|i| {
-                let path = PathBuf::from(i.words.get(1)?);
-                open(path, i.words.get(2), i.words.get(3))
-                    .inspect_err(|e| warn!("Unable to open notify fifo {}: {e}", i.words[1]))
+        let global = &config.global;
+        let fifos = [&global.notify_fifo, &global.vrrp_notify_fifo]
+            .into_iter()
+            .flatten()
+            .filter_map(|f| {
+                open(PathBuf::from(&f.path), f.user.as_ref(), f.group.as_ref())
+                    .inspect_err(|e| warn!("Unable to open notify fifo {}: {e}", f.path))
                     .ok()
             })
             .collect();

@@ -5,7 +5,7 @@ use std::time::Duration;
 use super::{Builder, Cx};
 use crate::config::diag::DiagKind;
 use crate::config::keywords::Ctx;
-use crate::config::model::global::{LvsSyncDaemon, SmtpServer};
+use crate::config::model::global::{LvsSyncDaemon, NotifyFifo, SmtpServer};
 use crate::config::parser::Node;
 use crate::config::value;
 
@@ -286,6 +286,22 @@ pub(crate) fn global_defs(b: &mut Builder, n: &Node) {
                     .unwrap_or(g.checker_log_all_failures)
             }
             "lvs_flush" => g.lvs_flush = true,
+            "notify_fifo" | "vrrp_notify_fifo" | "lvs_notify_fifo" => {
+                if let Some(w) = cx.arg(n, 0) {
+                    let fifo = NotifyFifo {
+                        path: w.text.clone(),
+                        user: n.arg(1).map(|w| w.text.clone()),
+                        group: n.arg(2).map(|w| w.text.clone()),
+                    };
+                    cx.extra(n, 3);
+                    let slot = match kw {
+                        "notify_fifo" => &mut g.notify_fifo,
+                        "vrrp_notify_fifo" => &mut g.vrrp_notify_fifo,
+                        _ => &mut g.lvs_notify_fifo,
+                    };
+                    *slot = Some(fifo);
+                }
+            }
             _ => {
                 cx.other(n, Ctx::GlobalDefs, &mut g.unmodelled);
                 continue;

@@ -60,8 +60,20 @@ pub struct GlobalDefs {
     pub dynamic_interfaces: bool,
     pub checker_log_all_failures: bool,
     pub lvs_flush: bool,
+    /// `notify_fifo`: every state change, VRRP and checker alike.
+    pub notify_fifo: Option<NotifyFifo>,
+    pub vrrp_notify_fifo: Option<NotifyFifo>,
+    pub lvs_notify_fifo: Option<NotifyFifo>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unmodelled: Vec<RawItem>,
+}
+
+/// `notify_fifo PATH [USER [GROUP]]`: created if absent, owned by USER.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct NotifyFifo {
+    pub path: String,
+    pub user: Option<String>,
+    pub group: Option<String>,
 }
 
 impl Default for GlobalDefs {
@@ -102,6 +114,9 @@ impl Default for GlobalDefs {
             dynamic_interfaces: false,
             checker_log_all_failures: false,
             lvs_flush: false,
+            notify_fifo: None,
+            vrrp_notify_fifo: None,
+            lvs_notify_fifo: None,
             unmodelled: Vec::new(),
         }
     }
