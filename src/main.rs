@@ -9,6 +9,7 @@ mod pcap_expect;
 mod run_cmd;
 mod sched_cmd;
 mod sim_cmd;
+mod status_cmd;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -24,6 +25,8 @@ struct Cli {
 enum Command {
     /// Run the VRRP daemon in the foreground, like `keepalived -n`.
     Run(run_cmd::Args),
+    /// Show what a running `vigil run` is doing: instances, virtual servers.
+    Status(status_cmd::Args),
     /// Replay a scenario in simulated time and print its timeline.
     Sim(sim_cmd::Args),
     /// Check a keepalived.conf, like `keepalived -t`.
@@ -52,6 +55,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Run(args) => run_cmd::run(&args),
+        Command::Status(args) => status_cmd::run(&args),
         Command::Sim(args) => sim_cmd::run(&args),
         Command::Check(args) => check::run(&args),
         Command::Sched(args) => sched_cmd::run(&args),

@@ -1,5 +1,5 @@
-//! `vigil run`: the VRRP daemon in the foreground, as `keepalived -n` runs
-//! (systemd's `Type=simple`; `dist/vigil.service`).
+//! `vigil run`: the daemon (VRRP, health checks) in the foreground, as
+//! `keepalived -n` runs (systemd's `Type=simple`; `dist/vigil.service`).
 //!
 //! The config is read and checked exactly as `vigil check --host-interfaces`
 //! does: with errors the daemon does not start and prints what `vigil check`
@@ -12,7 +12,7 @@ use std::process::ExitCode;
 
 use tracing::{error, info, warn};
 use vigil_core::config::Config;
-use vigil_netns::driver::{self, Options};
+use vigil_netns::driver::{self, Options, control};
 
 use crate::check::{self, Report, Source};
 use crate::logging::{self, LogFormat};
@@ -33,6 +33,9 @@ pub struct Args {
     /// Like keepalived's: leave the virtual addresses in place on stop.
     #[arg(long)]
     pub dont_release_vrrp: bool,
+    /// Where `vigil status` reaches the daemon (a Unix socket, mode 0600).
+    #[arg(long, value_name = "PATH", default_value = control::DEFAULT_SOCKET)]
+    pub control_socket: PathBuf,
 }
 
 pub fn run(args: &Args) -> ExitCode {
@@ -64,6 +67,7 @@ pub fn run(args: &Args) -> ExitCode {
     };
     let options = Options {
         dont_release_vrrp: args.dont_release_vrrp,
+        control_socket: Some(args.control_socket.clone()),
     };
     match driver::run(config, &options, || {
         info!("Reloading configuration {}", args.source.file.display());

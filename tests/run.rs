@@ -60,10 +60,14 @@ impl Vigil {
         let path = dir.join(format!("node{node}.conf"));
         std::fs::write(&path, conf).expect("write config");
         let log = dir.join(format!("node{node}.log"));
+        // Not the default under /run: the test touches only what it made.
+        let socket = dir.join(format!("node{node}.sock"));
         let child = lab
             .command(lab.node(node), env!("CARGO_BIN_EXE_vigil"))
             .args(["run", "-f"])
             .arg(&path)
+            .arg("--control-socket")
+            .arg(&socket)
             .args(extra)
             .stdout(Stdio::null())
             .stderr(File::create(&log).expect("log file"))

@@ -480,6 +480,15 @@ impl Director {
         &self.actual
     }
 
+    /// Every probing check's verdict for each real server it decides:
+    /// (service index, real server index, checker kind, up).
+    pub fn verdicts(&self) -> impl Iterator<Item = (usize, usize, &'static str, bool)> + '_ {
+        self.checks.values().flat_map(|c| {
+            let (kind, up) = (c.key.1.kind.name(), c.checker.is_up());
+            c.watches.iter().map(move |w| (w.vs, w.rs, kind, up))
+        })
+    }
+
     /// How many probing checks run (a check shared by several virtual
     /// servers counts once).
     pub fn check_count(&self) -> usize {

@@ -382,6 +382,11 @@ impl Instance {
         &self.stats
     }
 
+    /// The latest news of each tracked object (absent: not reported yet).
+    pub fn track_states(&self) -> &BTreeMap<(TrackKind, String), TrackState> {
+        &self.track_states
+    }
+
     /// Master_Down_Interval in force, in microseconds.
     pub fn master_down_interval_us(&self) -> u64 {
         self.ms_down_timer_us

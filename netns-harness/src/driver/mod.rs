@@ -1,9 +1,11 @@
 //! The daemon (`vigil run`): VRRP against the real kernel.
 //!
-//! Two threads, each with a current-thread tokio runtime: the VRRP thread
-//! runs the core's router and nothing else, so that work elsewhere (signal
-//! handling, config reloads, later the health checkers) never delays an
-//! advert; the calling thread handles signals and re-reads the config.
+//! Up to three threads, each with a current-thread tokio runtime: the VRRP
+//! thread runs the core's router and nothing else, so that work elsewhere
+//! (signal handling, config reloads, health checks) never delays an advert;
+//! the checker thread, when the config has virtual servers, runs the core's
+//! director; the calling thread handles signals, re-reads the config and
+//! answers `vigil status` on the control socket.
 //!
 //! - [`vrrp`]: the router driven by the kernel
 //! - [`vrrp_socket`]: raw VRRP sockets, one per interface and family
@@ -16,11 +18,15 @@
 //!   both run by [`scripts`]; [`notify_fifo`]: the notify FIFOs;
 //!   [`smtp_alert`]: the alert mails
 //! - [`signals`], [`clock`]
-//! - [`probe`]: the health checkers' probes (TCP, HTTP/SSL, SMTP, DNS,
-//!   PING, UDP, MISC)
+//! - [`checkers`]: the director driven by probes, scripts and an IPVS
+//!   backend; [`probe`]: the health checkers' probes (TCP, HTTP/SSL, SMTP,
+//!   DNS, PING, UDP, MISC)
+//! - [`control`]: the status socket
 
 pub mod arp;
+pub mod checkers;
 pub mod clock;
+pub mod control;
 pub mod host;
 pub mod ipvs;
 pub mod netlink;
@@ -35,11 +41,17 @@ pub mod track;
 pub mod vrrp;
 pub mod vrrp_socket;
 
-use tokio::sync::mpsc;
-use tracing::{error, info};
+use std::future::Future;
+use std::path::PathBuf;
+use std::thread::JoinHandle;
+
+use tokio::sync::{mpsc, oneshot};
+use tracing::{error, info, warn};
 use vigil_core::config::Config;
 
 use crate::error::{Error, Result};
+use checkers::{LoggedTable, Order};
+use control::ControlSocket;
 use signals::{Request, Signals};
 use vrrp::Control;
 
@@ -49,6 +61,8 @@ pub struct Options {
     /// keepalived's `--dont-release-vrrp`: leave the virtual addresses in
     /// place when stopping (a Master still sends priority 0).
     pub dont_release_vrrp: bool,
+    /// Where `vigil status` finds the daemon; none: nowhere.
+    pub control_socket: Option<PathBuf>,
 }
 
 /// Runs the daemon on `config` until SIGTERM or SIGINT. On SIGHUP, `reload`
@@ -63,29 +77,69 @@ pub fn run(
     main.block_on(async {
         // Before anything else: a SIGTERM during startup must stop us cleanly.
         let mut signals = Signals::install()?;
+        raise_file_limit();
+        // The daemon's work does not depend on the status socket: without
+        // it, only `vigil status` is blind.
+        let socket = options
+            .control_socket
+            .as_deref()
+            .and_then(|path| match ControlSocket::bind(path) {
+                Ok(s) => Some(s),
+                Err(e) => {
+                    error!("{e}; `vigil status` will not answer");
+                    None
+                }
+            });
+        let (done_tx, mut done) = mpsc::unbounded_channel();
+        let mut threads = Vec::new();
+        let checker = if config.virtual_servers.is_empty() {
+            None
+        } else {
+            let (tx, orders) = mpsc::unbounded_channel();
+            let config = config.clone();
+            threads.push(spawn("checker", done_tx.clone(), move || {
+                checkers::serve(config, Box::new(LoggedTable::default()), orders)
+            })?);
+            Some(tx)
+        };
         let (control, orders) = mpsc::unbounded_channel();
         let release = !options.dont_release_vrrp;
-        let (done_tx, mut done) = tokio::sync::oneshot::channel();
-        let thread = std::thread::Builder::new()
-            .name("vrrp".into())
-            .spawn(move || {
-                let result =
-                    new_runtime().and_then(|rt| rt.block_on(vrrp::serve(config, release, orders)));
-                // The main thread may be gone already; nothing to tell then.
-                let _ = done_tx.send(());
-                result
-            })
-            .map_err(Error::io("starting the VRRP thread"))?;
+        let vips = checker.clone();
+        threads.push(spawn("VRRP", done_tx, move || {
+            vrrp::serve(config, release, orders, vips)
+        })?);
+        let stop = || {
+            // Closed means the thread already ended; join reports why.
+            let _ = control.send(Control::Stop);
+            if let Some(c) = &checker {
+                let _ = c.send(Order::Stop);
+            }
+        };
+        let mut running = threads.len();
         loop {
             tokio::select! {
-                _ = &mut done => break,
-                request = signals.next() => match request {
-                    Request::Stop => {
-                        // Closed means the VRRP thread already ended; join reports why.
-                        let _ = control.send(Control::Stop);
+                Some(()) = done.recv() => {
+                    running -= 1;
+                    if running == 0 {
+                        break;
                     }
+                    // One thread ended (on its own only by an error): the
+                    // daemon stops rather than run half of itself.
+                    stop();
+                }
+                request = signals.next() => match request {
+                    Request::Stop => stop(),
                     Request::Reload => match reload() {
                         Ok(config) => {
+                            match &checker {
+                                Some(c) => {
+                                    let _ = c.send(Order::Reload(Box::new(config.clone())));
+                                }
+                                None if !config.virtual_servers.is_empty() => warn!(
+                                    "virtual servers added by a reload start when vigil restarts"
+                                ),
+                                None => {}
+                            }
                             let _ = control.send(Control::Reload(Box::new(config)));
                         }
                         Err(diagnostics) => {
@@ -96,16 +150,81 @@ pub fn run(
                         }
                     },
                 },
+                Ok(client) = accept(socket.as_ref()) => {
+                    let (tx, vrrp) = oneshot::channel();
+                    let _ = control.send(Control::Status(tx));
+                    let lvs = checker.as_ref().map(|c| {
+                        let (tx, rx) = oneshot::channel();
+                        let _ = c.send(Order::Status(tx));
+                        rx
+                    });
+                    tokio::spawn(control::answer(client, vrrp, lvs));
+                }
             }
         }
-        let result = thread
-            .join()
-            .map_err(|_| Error::Panicked("VRRP"))?;
+        let mut result = Ok(());
+        for (name, thread) in threads {
+            let ended = thread.join().map_err(|_| Error::Panicked(name)).and_then(|r| r);
+            if result.is_ok() {
+                result = ended;
+            }
+        }
         if result.is_ok() {
             info!("vigil stopped");
         }
         result
     })
+}
+
+/// Runs `serve` on a thread of its own with its own current-thread
+/// runtime, so that no other thread's load can delay its timers; `done`
+/// hears when it ends.
+fn spawn<F, Fut>(
+    name: &'static str,
+    done: mpsc::UnboundedSender<()>,
+    serve: F,
+) -> Result<(&'static str, JoinHandle<Result<()>>)>
+where
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: Future<Output = Result<()>>,
+{
+    let thread = std::thread::Builder::new()
+        .name(name.to_lowercase())
+        .spawn(move || {
+            let result = new_runtime().and_then(|rt| rt.block_on(serve()));
+            // The main thread may be gone already; nothing to tell then.
+            let _ = done.send(());
+            result
+        })
+        .map_err(Error::io(format!("starting the {name} thread")))?;
+    Ok((name, thread))
+}
+
+/// The next `vigil status` client; never without a socket.
+async fn accept(socket: Option<&ControlSocket>) -> std::io::Result<tokio::net::UnixStream> {
+    match socket {
+        Some(s) => s.accept().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Every check holds a socket while it waits, so a thousand checks with
+/// timeouts of seconds outgrow the usual soft limit of 1024 descriptors:
+/// raise it to the hard limit, as keepalived does.
+pub fn raise_file_limit() {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit with a valid pointer to our own struct.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
+            lim.rlim_cur = lim.rlim_max;
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
+                warn!("cannot raise the open file limit to {}", lim.rlim_max);
+            }
+        }
+    }
 }
 
 fn new_runtime() -> Result<tokio::runtime::Runtime> {

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::time::Duration;
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, error, info, warn};
 use vigil_core::config::Config;
 use vigil_core::vrrp::resolve::{self, Resolved};
@@ -17,7 +17,9 @@ use vigil_core::vrrp::track::{TrackKind, TrackState};
 use vigil_core::vrrp::{Action, Command, Reason, Received, Router, State, Vip};
 
 use super::arp::Announcer;
+use super::checkers::Order;
 use super::clock::Clock;
+use super::control::{self, VrrpStatus};
 use super::host::Interfaces;
 use super::netlink::{Link, Netlink};
 use super::nftables::NoAcceptTables;
@@ -35,6 +37,8 @@ pub enum Control {
     Stop,
     /// SIGHUP with a configuration that passed the check.
     Reload(Box<Config>),
+    /// `vigil status` asks for the instances.
+    Status(oneshot::Sender<VrrpStatus>),
 }
 
 /// Tracker reports queued for the loop; a full queue makes trackers wait.
@@ -60,6 +64,9 @@ struct Vrrp {
     /// False with `--dont-release-vrrp`: addresses stay when the daemon stops.
     release_on_stop: bool,
     stopping: bool,
+    /// The checker thread, told of every address added or removed here
+    /// (`ha_suspend`).
+    checkers: Option<mpsc::UnboundedSender<Order>>,
 }
 
 /// Runs VRRP for `config` until told to stop.
@@ -67,6 +74,7 @@ pub async fn serve(
     config: Config,
     release_on_stop: bool,
     mut control: mpsc::UnboundedReceiver<Control>,
+    checkers: Option<mpsc::UnboundedSender<Order>>,
 ) -> Result<()> {
     let clock = Clock::start();
     let (netlink, mut links) = Netlink::connect()?;
@@ -92,6 +100,7 @@ pub async fn serve(
         mail,
         release_on_stop,
         stopping: false,
+        checkers,
     };
     vrrp.remove_stale(&resolved).await;
     vrrp.apply(resolved)?;
@@ -125,6 +134,10 @@ pub async fn serve(
             }
             order = control.recv() => match order {
                 Some(Control::Reload(config)) => vrrp.reload(*config).await,
+                Some(Control::Status(reply)) => {
+                    // The asker may have given up; nothing to do then.
+                    let _ = reply.send(control::vrrp_status(&vrrp.router, vrrp.clock.now()));
+                }
                 // The main thread is gone: nobody can stop us later.
                 Some(Control::Stop) | None => vrrp.stop(),
             },
@@ -164,8 +177,9 @@ impl Vrrp {
                     "({}) removing VIP {}/{} left on the interface by an earlier run",
                     inst.name, a.addr, a.prefix_len
                 );
-                if let Err(e) = self.netlink.del(index, a.addr, a.prefix_len).await {
-                    error!("({}) cannot remove {}: {e}", inst.name, a.addr);
+                match self.netlink.del(index, a.addr, a.prefix_len).await {
+                    Ok(()) => self.vip_moved(a.addr, false),
+                    Err(e) => error!("({}) cannot remove {}: {e}", inst.name, a.addr),
                 }
             }
         }
@@ -398,8 +412,9 @@ impl Vrrp {
             );
             return;
         };
-        if let Err(e) = self.netlink.add(index, vip).await {
-            error!("({instance}) cannot add {} on {}: {e}", vip.addr, vip.iface);
+        match self.netlink.add(index, vip).await {
+            Ok(()) => self.vip_moved(vip.addr, true),
+            Err(e) => error!("({instance}) cannot add {} on {}: {e}", vip.addr, vip.iface),
         }
     }
 
@@ -407,11 +422,19 @@ impl Vrrp {
         let Some(index) = self.host.link(&vip.iface).map(|l| l.index) else {
             return;
         };
-        if let Err(e) = self.netlink.del(index, vip.addr, vip.prefix_len).await {
-            error!(
+        match self.netlink.del(index, vip.addr, vip.prefix_len).await {
+            Ok(()) => self.vip_moved(vip.addr, false),
+            Err(e) => error!(
                 "({instance}) cannot remove {} from {}: {e}",
                 vip.addr, vip.iface
-            );
+            ),
+        }
+    }
+
+    fn vip_moved(&self, addr: IpAddr, present: bool) {
+        if let Some(c) = &self.checkers {
+            // A closed channel: the checker thread is stopping.
+            let _ = c.send(Order::Vip { addr, present });
         }
     }
 

@@ -1,0 +1,307 @@
+//! The checker side of the daemon: the core's [`Director`] — every
+//! virtual server, the health checks of their real servers, the IPVS table
+//! they want — driven on a thread of its own, the real twin of the
+//! simulator's `sim/src/director.rs`. Probes run as tasks of this thread's
+//! runtime ([`probe::run`]), scripts without a shell ([`scripts`]), and the
+//! table changes go through an [`IpvsBackend`]. However many checks run,
+//! none of this work is on the VRRP thread.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+
+use tokio::sync::{mpsc, oneshot};
+use tracing::{error, info, warn};
+use vigil_core::check::ProbeResult;
+use vigil_core::config::Config;
+use vigil_core::lvs::director::{CheckId, Director, DirectorAction};
+use vigil_core::lvs::ipvs::{IpvsOp, IpvsState, ServiceKey};
+use vigil_core::vrrp::track::{Track, TrackKind};
+
+use super::clock::Clock;
+use super::control::{self, VirtualServerStatus};
+use super::probe;
+use super::scripts;
+use super::track::{Report, Trackers};
+use crate::error::{Error, Result};
+
+/// Where the director's table changes go: the kernel's IPVS, or a stand-in.
+/// The generic-netlink implementation lands separately and implements this
+/// same trait; until then [`LoggedTable`] is the daemon's.
+pub trait IpvsBackend: Send {
+    /// The table as it is now (at start: what an earlier run left).
+    fn dump(&mut self) -> Result<IpvsState>;
+    fn apply(&mut self, op: &IpvsOp) -> Result<()>;
+}
+
+/// An [`IpvsBackend`] that logs each change as the `ipvsadm` call making
+/// it and keeps the table in memory: the checkers' decisions can be seen
+/// and tested on a kernel without IPVS.
+#[derive(Debug, Default)]
+pub struct LoggedTable {
+    table: IpvsState,
+}
+
+impl IpvsBackend for LoggedTable {
+    fn dump(&mut self) -> Result<IpvsState> {
+        Ok(self.table.clone())
+    }
+
+    fn apply(&mut self, op: &IpvsOp) -> Result<()> {
+        info!("ipvsadm {op}");
+        self.table
+            .apply(op)
+            .map_err(|e| Error::Command(format!("ipvsadm {op}: {e}")))
+    }
+}
+
+/// What the other threads tell the checker thread.
+#[derive(Debug)]
+pub enum Order {
+    /// A virtual address came to this host or left it (from the VRRP
+    /// thread), for `ha_suspend`.
+    Vip { addr: IpAddr, present: bool },
+    /// SIGHUP with a configuration that passed the check.
+    Reload(Box<Config>),
+    /// SIGTERM: take the services down, run the omega scripts, stop.
+    Stop,
+    /// `vigil status` asks for the virtual servers.
+    Status(oneshot::Sender<Vec<VirtualServerStatus>>),
+}
+
+/// Tracked-file reports queued for the loop.
+const REPORT_QUEUE: usize = 64;
+
+struct Checkers {
+    clock: Clock,
+    director: Director,
+    backend: Box<dyn IpvsBackend>,
+    results: mpsc::UnboundedSender<(CheckId, ProbeResult)>,
+    files: Trackers,
+    reports: mpsc::Sender<Report>,
+    /// The protocol of each real server's virtual server, for keepalived's
+    /// `[addr]:tcp:port` in the verdict lines.
+    protocols: HashMap<SocketAddr, &'static str>,
+    stopping: bool,
+}
+
+/// Runs the virtual servers of `config` until told to stop.
+pub async fn serve(
+    config: Config,
+    mut backend: Box<dyn IpvsBackend>,
+    mut orders: mpsc::UnboundedReceiver<Order>,
+) -> Result<()> {
+    let clock = Clock::start();
+    let actual = backend.dump()?;
+    // The checks' warmup shares differ between hosts and runs, as
+    // keepalived's random warmup does.
+    let seed = u64::from(std::process::id()) ^ clock_seed();
+    let director = Director::new(clock.now(), &config, &actual, &local_addresses(), seed)
+        .map_err(|e| Error::Config(e.to_string()))?;
+    let (results, mut done) = mpsc::unbounded_channel();
+    let (reports, mut files) = mpsc::channel(REPORT_QUEUE);
+    let mut c = Checkers {
+        clock,
+        director,
+        backend,
+        results,
+        files: Trackers::default(),
+        reports,
+        protocols: HashMap::new(),
+        stopping: false,
+    };
+    c.configured(&config);
+    info!(
+        "Checkers started: {} virtual servers, {} checks",
+        c.director.services().count(),
+        c.director.check_count()
+    );
+    let sleep = tokio::time::sleep_until(c.clock.deadline(clock.now()));
+    tokio::pin!(sleep);
+    let mut armed = None;
+    loop {
+        c.flush();
+        if c.stopping {
+            info!("Checkers stopped");
+            return Ok(());
+        }
+        let deadline = c.director.poll_timeout();
+        if deadline != armed {
+            if let Some(at) = deadline {
+                sleep.as_mut().reset(c.clock.deadline(at));
+            }
+            armed = deadline;
+        }
+        tokio::select! {
+            () = &mut sleep, if deadline.is_some() => {
+                armed = None;
+                c.director.handle_timeout(c.clock.now());
+            }
+            Some((check, result)) = done.recv() => {
+                c.director.handle_result(c.clock.now(), check, result);
+            }
+            Some(report) = files.recv() => {
+                if let Some((_, name, vigil_core::vrrp::track::TrackState::Value(v))) =
+                    c.files.observe(report)
+                {
+                    c.director.handle_file(&name, v);
+                }
+            }
+            order = orders.recv() => match order {
+                Some(Order::Vip { addr, present }) => c.director.handle_address(addr, present),
+                Some(Order::Reload(config)) => c.reload(&config),
+                Some(Order::Status(reply)) => {
+                    // The asker may have given up; nothing to do then.
+                    let _ = reply.send(control::lvs_status(&c.director));
+                }
+                // The main thread is gone: nobody can stop us later.
+                Some(Order::Stop) | None => {
+                    c.director.shutdown();
+                    c.stopping = true;
+                }
+            },
+        }
+    }
+}
+
+impl Checkers {
+    /// What follows from a (new) config besides the director: the tracked
+    /// files FILE_CHECKs read, and the real servers' protocols.
+    fn configured(&mut self, config: &Config) {
+        let tracks: Vec<Track> = config
+            .track_files
+            .iter()
+            .map(|f| Track {
+                kind: TrackKind::File,
+                name: f.name.clone(),
+                weight: 0,
+                reverse: false,
+            })
+            .collect();
+        self.files = Trackers::start(config, tracks.iter(), &self.reports, None);
+        self.protocols.clear();
+        for vs in self.director.services() {
+            let proto = match vs.keys().first() {
+                Some(ServiceKey::Addr { protocol, .. }) => control::protocol_name(*protocol),
+                _ => "tcp",
+            };
+            for rs in vs.real_servers() {
+                self.protocols.entry(rs.key.into()).or_insert(proto);
+            }
+        }
+    }
+
+    fn reload(&mut self, config: &Config) {
+        match self.director.reload(self.clock.now(), config) {
+            Ok(()) => {
+                self.configured(config);
+                info!("Checkers reloaded");
+            }
+            Err(e) => error!("reload refused by the checkers, old virtual servers kept: {e}"),
+        }
+    }
+
+    /// Carries out what the director asked, in its order.
+    fn flush(&mut self) {
+        while let Some(a) = self.director.poll_action() {
+            match a {
+                DirectorAction::StartProbe { check, probe } => {
+                    let results = self.results.clone();
+                    // probe::run bounds every step by the probe's own
+                    // connect_timeout (a MISC_CHECK by its misc_timeout).
+                    tokio::spawn(async move {
+                        let result = probe::run(&probe).await;
+                        // The loop is gone when the daemon stops: nobody waits.
+                        let _ = results.send((check, result));
+                    });
+                }
+                DirectorAction::Verdict { kind, rs, up, .. } => self.log_verdict(&kind, rs, up),
+                DirectorAction::Ipvs(op) => {
+                    self.log_op(&op);
+                    if let Err(e) = self.backend.apply(&op) {
+                        error!("{e}");
+                    }
+                }
+                DirectorAction::Quorum { service, up } => {
+                    let vs = control::vs_name(service);
+                    if up {
+                        info!("Gained quorum for VS {vs}");
+                    } else {
+                        info!("Lost quorum for VS {vs}");
+                    }
+                }
+                DirectorAction::RunScript(s) => {
+                    info!("Running {}", s.command);
+                    scripts::notify(&s, &[]);
+                }
+            }
+        }
+    }
+
+    /// keepalived's words for a verdict (check_tcp.c and its siblings).
+    fn log_verdict(&self, kind: &str, rs: SocketAddr, up: bool) {
+        let proto = self.protocols.get(&rs).copied().unwrap_or("tcp");
+        let rs = control::rs_name(proto, rs);
+        match (kind, up) {
+            ("TCP_CHECK", true) => info!("TCP connection to {rs} success."),
+            ("TCP_CHECK", false) => info!("TCP connection to {rs} failed."),
+            (_, true) => info!("{kind} on service {rs} succeeded."),
+            (_, false) => info!("{kind} on service {rs} failed."),
+        }
+    }
+
+    /// keepalived's words for a real server entering or leaving the pool
+    /// (ipwrapper.c), before the `ipvsadm` line of the change itself.
+    fn log_op(&self, op: &IpvsOp) {
+        let (service, key) = match op {
+            IpvsOp::AddDest { service, dest } | IpvsOp::EditDest { service, dest } => {
+                (service, dest.key)
+            }
+            IpvsOp::DelDest { service, key } => (service, *key),
+            _ => return,
+        };
+        let proto = match service {
+            ServiceKey::Addr { protocol, .. } => control::protocol_name(*protocol),
+            ServiceKey::Fwmark { .. } => "tcp",
+        };
+        let rs = control::rs_name(proto, key.into());
+        let vs = control::vs_name(*service);
+        match op {
+            IpvsOp::AddDest { .. } => info!("Adding service {rs} to VS {vs}"),
+            IpvsOp::EditDest { dest, .. } => {
+                info!(
+                    "Changing weight to {} for service {rs} of VS {vs}",
+                    dest.weight
+                );
+            }
+            _ if self.stopping => info!("Shutting down service {rs} from VS {vs}"),
+            _ => info!("Removing service {rs} from VS {vs}"),
+        }
+    }
+}
+
+/// The addresses on this host's interfaces now: a virtual server whose
+/// address is here starts unsuspended (`ha_suspend`).
+fn local_addresses() -> Vec<IpAddr> {
+    match nix::ifaddrs::getifaddrs() {
+        Ok(addrs) => addrs
+            .filter_map(|a| {
+                let a = a.address?;
+                if let Some(v4) = a.as_sockaddr_in() {
+                    return Some(IpAddr::V4(v4.ip()));
+                }
+                a.as_sockaddr_in6().map(|v6| IpAddr::V6(v6.ip()))
+            })
+            .collect(),
+        Err(e) => {
+            warn!("listing the host's addresses: {e}; ha_suspend services start suspended");
+            Vec::new()
+        }
+    }
+}
+
+fn clock_seed() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or_default()
+}
