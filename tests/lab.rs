@@ -26,6 +26,15 @@ fn skipped(name: &str, text: &str) -> Option<String> {
             "{name}: virtual_server needs IPVS, which this kernel lacks (the VM tests run it)"
         ));
     }
+    if name == "lossy-link" {
+        // Its expectations follow the simulator's seeded drops (seed 4:
+        // three adverts in a row lost at 8-10 s); the kernel's
+        // `numgen random` loss drops other frames on every run, so the
+        // spurious takeover happens at other times or not at all.
+        return Some(format!(
+            "{name}: its expectations follow the simulator's seeded loss, which nftables' random drops cannot replay"
+        ));
+    }
     None
 }
 

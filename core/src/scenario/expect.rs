@@ -157,7 +157,7 @@ pub fn invariants(
     latency: Duration,
 ) -> Vec<Event> {
     let mut out = single_master(scenario, events, instances, latency);
-    out.extend(vip_master(events, instances));
+    out.extend(vip_master(events, instances, latency));
     out.extend(takeover(scenario, events, instances, latency));
     out.extend(cause(events));
     out.sort_by_key(|e| e.at);
@@ -178,8 +178,10 @@ fn violation(at: Instant, host: &str, invariant: &str, detail: String) -> Event 
 /// `vip_master`: a host holds a virtual address only while one of its
 /// instances with that address is Master. A crashed vigil leaves its address
 /// behind: that is reported once as a stale address, not as a violation.
+/// A holding that ends within `settle` is not one either: in real time the
+/// kernel drops the address a little after the daemon leaves Master.
 /// `events` are in time order, as a run's timeline is.
-pub fn vip_master(events: &[Event], instances: &[InstanceInfo]) -> Vec<Event> {
+pub fn vip_master(events: &[Event], instances: &[InstanceInfo], settle: Duration) -> Vec<Event> {
     let run = Run::new(events);
     let mut out = Vec::new();
     let mut reported: BTreeSet<(String, IpAddr)> = BTreeSet::new();
@@ -196,11 +198,17 @@ pub fn vip_master(events: &[Event], instances: &[InstanceInfo]) -> Vec<Event> {
                 .iter()
                 .filter(|i| &i.node == host && i.vips.contains(addr))
                 .collect();
-            if owners.is_empty()
-                || owners
+            let unowned_at = |t: Instant| {
+                !owners
                     .iter()
                     .any(|i| run.state(host, &i.instance, t) == State::Master)
-            {
+            };
+            if owners.is_empty() || !unowned_at(t) {
+                continue;
+            }
+            let later = t + settle;
+            let lasts = run.addresses(later).contains(&(host.clone(), *addr)) && unowned_at(later);
+            if !settle.is_zero() && !lasts {
                 continue;
             }
             if !reported.insert((host.clone(), *addr)) {

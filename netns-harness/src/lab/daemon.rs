@@ -77,7 +77,12 @@ impl Daemon {
         Ok(())
     }
 
-    pub fn signal(&self, signal: i32) {
+    /// Signals the daemon if it still runs: a reaped child's pid may
+    /// already belong to another process.
+    pub fn signal(&mut self, signal: i32) {
+        if !self.running() {
+            return;
+        }
         if let Some(pid) = self.child.as_ref().and_then(|c| i32::try_from(c.id()).ok()) {
             // SAFETY: kill(2) on our own child, which we have not reaped yet.
             unsafe { libc::kill(pid, signal) };
