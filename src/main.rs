@@ -3,6 +3,7 @@
 mod check;
 mod fs_loader;
 mod ipvs_cmd;
+mod lab_cmd;
 mod logging;
 mod pcap_check;
 mod pcap_expect;
@@ -29,6 +30,8 @@ enum Command {
     Status(status_cmd::Args),
     /// Replay a scenario in simulated time and print its timeline.
     Sim(sim_cmd::Args),
+    /// Run a scenario against the kernel in network namespaces (root).
+    Lab(lab_cmd::Args),
     /// Check a keepalived.conf, like `keepalived -t`.
     Check(check::Args),
     /// Show which real server each connection gets under an IPVS scheduler.
@@ -57,6 +60,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run_cmd::run(&args),
         Command::Status(args) => status_cmd::run(&args),
         Command::Sim(args) => sim_cmd::run(&args),
+        Command::Lab(args) => lab_cmd::run(&args),
         Command::Check(args) => check::run(&args),
         Command::Sched(args) => sched_cmd::run(&args),
         Command::Ipvs { command } => ipvs_cmd::run(&command),

@@ -109,7 +109,7 @@ fn an_address_held_without_a_master_is_a_violation_unless_vigil_crashed() {
     let s = scenario("");
     let held = vec![added(1000, "a")];
     assert_eq!(
-        names(&expect::vip_master(&held, &[info("a")])),
+        names(&expect::vip_master(&held, &[info("a")], Duration::ZERO)),
         vec!["1000.000 vip_master"]
     );
 
@@ -209,4 +209,43 @@ fn a_master_restarted_before_the_backups_timers_is_a_takeover() {
 fn a_transition_needs_a_cause() {
     let events = vec![state(5, "a", State::Init, State::Backup, "")];
     assert_eq!(names(&expect::cause(&events)), vec!["5.000 cause"]);
+}
+
+#[test]
+fn an_address_dropped_within_the_settling_time_after_master_is_no_violation() {
+    let removed = Event {
+        at: ms(5002),
+        host: "a".into(),
+        what: What::VipRemoved {
+            addr: vip(),
+            iface: "eth0".into(),
+        },
+    };
+    let events = vec![
+        state(0, "a", State::Backup, State::Master, "x"),
+        added(0, "a"),
+        state(5000, "a", State::Master, State::Backup, "higher priority"),
+        removed,
+    ];
+    assert_eq!(
+        names(&expect::vip_master(&events, &[info("a")], Duration::ZERO)),
+        vec!["5000.000 vip_master"]
+    );
+    let settle = Duration::from_millis(300);
+    assert!(expect::vip_master(&events, &[info("a")], settle).is_empty());
+}
+
+#[test]
+fn a_tolerance_lets_an_expectation_hold_near_its_time() {
+    let s = scenario(
+        "[[expect]]\nat = \"3.1s\"\nstate = { node = \"a\", instance = \"VI_1\", is = \"MASTER\" }\n",
+    );
+    let events = vec![state(3300, "a", State::Backup, State::Master, "x")];
+    let verdict = |tolerance| {
+        let v = expect::check_within(&s, &events, &[], tolerance);
+        matches!(v[0].what, What::Expectation { passed: true, .. })
+    };
+    assert!(!verdict(Duration::ZERO));
+    assert!(verdict(Duration::from_millis(300)));
+    assert!(!verdict(Duration::from_millis(100)));
 }

@@ -20,7 +20,7 @@ mod setup;
 mod steps;
 pub mod world;
 
-use setup::{check_config, clients, hosts, instance_infos, servers};
+use setup::{check_config, clients, hosts, servers};
 use steps::{Names, apply, probe};
 
 use std::cell::RefCell;
@@ -31,7 +31,7 @@ use std::str::FromStr;
 use std::time::{Duration, UNIX_EPOCH};
 use vigil_core::scenario::expect;
 use vigil_core::scenario::format::Action;
-use vigil_core::scenario::{Event, Scenario, What};
+use vigil_core::scenario::{Event, Scenario};
 use world::World;
 
 /// How to run a scenario.
@@ -113,16 +113,12 @@ pub struct Report {
 impl Report {
     /// The text both drivers print: one event per line, then the summary.
     pub fn render(&self) -> String {
-        let mut out = String::new();
-        for e in &self.timeline {
-            out.push_str(&e.to_string());
-            out.push('\n');
+        expect::Judged {
+            timeline: self.timeline.clone(),
+            passed: self.passed,
+            failed: self.failed,
         }
-        out.push_str(&format!(
-            "expectations: {} passed, {} failed\n",
-            self.passed, self.failed
-        ));
-        out
+        .render()
     }
 }
 
@@ -155,7 +151,11 @@ pub fn run(scenario: &Scenario, opts: &Options) -> Result<Report, SimError> {
         }
     }
     let hosts = hosts(scenario)?;
-    let infos = instance_infos(&hosts);
+    let infos: Vec<_> = scenario
+        .node
+        .iter()
+        .flat_map(|n| expect::instance_infos(n, &node::read_config(&n.config).model))
+        .collect();
     let node_names: Vec<String> = hosts.iter().map(|h| h.name.clone()).collect();
     let servers = servers(scenario)?;
     let server_names: Vec<String> = servers.iter().map(|s| s.name.clone()).collect();
@@ -237,23 +237,13 @@ pub fn run(scenario: &Scenario, opts: &Options) -> Result<Report, SimError> {
     }
 
     let mut w = world.borrow_mut();
-    let mut events = std::mem::take(&mut w.events);
-    events.sort_by_key(|e| e.at);
-    let violations = expect::invariants(scenario, &events, &infos, latency);
-    let verdicts = expect::check(scenario, &events, &violations);
-    let failed = verdicts
-        .iter()
-        .filter(|v| matches!(v.what, What::Expectation { passed: false, .. }))
-        .count();
-    let passed = verdicts.len() - failed;
-    events.extend(violations);
-    events.extend(verdicts);
-    events.sort_by_key(|e| e.at);
+    let events = std::mem::take(&mut w.events);
+    let judged = expect::judge(scenario, events, &infos, latency, Duration::ZERO);
     let pcap = w.wire.take().map(pcap::write);
     Ok(Report {
-        timeline: events,
-        passed,
-        failed,
+        timeline: judged.timeline,
+        passed: judged.passed,
+        failed: judged.failed,
         pcap,
     })
 }

@@ -8,7 +8,6 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::rc::Rc;
 use tokio::sync::Notify;
 use vigil_core::scenario::Scenario;
-use vigil_core::scenario::expect::InstanceInfo;
 use vigil_core::scenario::format::DEFAULT_SEGMENT;
 
 fn parse_cidr(text: &str) -> Option<(IpAddr, u8)> {
@@ -167,35 +166,4 @@ pub(crate) fn servers(scenario: &Scenario) -> Result<Vec<Server>, SimError> {
             })
         })
         .collect()
-}
-
-/// What the invariant checker must know of every instance in the scenario.
-pub(crate) fn instance_infos(hosts: &[Host]) -> Vec<InstanceInfo> {
-    let mut out = Vec::new();
-    for h in hosts {
-        let parsed = node::read_config(&h.config);
-        for inst in &parsed.model.instances {
-            let Some(iface) = inst.interface.as_deref() else {
-                continue;
-            };
-            let Some(segment) = h.iface(iface).map(|i| i.segment.clone()) else {
-                continue;
-            };
-            out.push(InstanceInfo {
-                node: h.name.clone(),
-                instance: inst.name.clone(),
-                vrid: inst.virtual_router_id,
-                v6: inst.family == vigil_core::config::model::vrrp::Family::Inet6,
-                interval: inst.advert_int(),
-                segment,
-                vips: inst
-                    .virtual_ipaddress
-                    .iter()
-                    .chain(&inst.virtual_ipaddress_excluded)
-                    .map(|a| a.addr)
-                    .collect(),
-            });
-        }
-    }
-    out
 }

@@ -35,7 +35,7 @@ pub(crate) fn apply(
     let (nodes, everyone) = (&names.nodes, &names.everyone);
     let mut w = world.borrow_mut();
     let index = |name: &str| nodes.iter().position(|n| n == name);
-    let (host, text) = describe(action);
+    let (host, text) = action.describe();
     w.log(at(t), &host, What::Step { action: text });
     let order = |w: &mut World, i: usize, o: Order| {
         w.hosts[i].orders.push_back(o);
@@ -175,40 +175,6 @@ fn start(sim: &mut turmoil::Sim, w: &mut World, i: usize, name: &str) {
         w.hosts[i].wake.notify_one();
     } else {
         sim.bounce(name);
-    }
-}
-
-/// The host a step is about and how the timeline shows it.
-fn describe(action: &Action) -> (String, String) {
-    let run = "-".to_string();
-    match action {
-        Action::Crash(n) => (n.clone(), "crash".into()),
-        Action::Stop(n) => (n.clone(), "stop".into()),
-        Action::Start(n) => (n.clone(), "start".into()),
-        Action::Restart(n) => (n.clone(), "restart".into()),
-        Action::Freeze(n) => (n.clone(), "freeze".into()),
-        Action::Thaw(n) => (n.clone(), "thaw".into()),
-        Action::Partition(groups) => {
-            let g: Vec<String> = groups
-                .iter()
-                .map(|g| format!("[{}]", g.join(" ")))
-                .collect();
-            (run, format!("partition {}", g.join(" | ")))
-        }
-        Action::PartitionOneway(o) => (run, format!("partition {} -> {} (one way)", o.from, o.to)),
-        Action::Heal => (run, "heal".into()),
-        Action::LinkDown(t) => (t.node().into(), format!("link down {}", t.iface())),
-        Action::LinkUp(t) => (t.node().into(), format!("link up {}", t.iface())),
-        Action::Script(s) => (
-            s.node.clone(),
-            format!("script {} exits {}", s.name, s.result),
-        ),
-        Action::Touch(f) => (f.node.clone(), format!("touch {}", f.path)),
-        Action::Remove(f) => (f.node.clone(), format!("remove {}", f.path)),
-        Action::Write(f) => (f.node.clone(), format!("write {} = {:?}", f.path, f.value)),
-        Action::ServerDown(s) => (s.clone(), "server down".into()),
-        Action::ServerUp(s) => (s.clone(), "server up".into()),
-        Action::Reload(r) => (r.node.clone(), "reload".into()),
     }
 }
 

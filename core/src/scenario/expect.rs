@@ -1,10 +1,12 @@
 //! Expectations and invariants, judged over a finished run's timeline, so the
 //! simulator and the lab give the same verdicts for the same events.
 
-use super::format::{Action, Expect, Scenario};
+use super::format::{Action, DEFAULT_SEGMENT, Expect, Node, Scenario};
 use super::timeline::{Event, What};
 use super::topology::Topology;
 use crate::Instant;
+use crate::config::Config;
+use crate::config::model::vrrp::Family;
 use crate::vrrp::State;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
@@ -22,6 +24,42 @@ pub struct InstanceInfo {
     pub segment: String,
     /// Its virtual addresses (advertised and excluded).
     pub vips: Vec<IpAddr>,
+}
+
+/// What the checker must know of a node's instances, from its parsed
+/// config: an instance whose interface the node lacks is left out (it
+/// cannot run).
+pub fn instance_infos(node: &Node, config: &Config) -> Vec<InstanceInfo> {
+    let segment_of = |iface: &str| {
+        if iface == "eth0" {
+            return Some(DEFAULT_SEGMENT.to_string());
+        }
+        node.ifaces
+            .iter()
+            .find(|i| i.name == iface)
+            .map(|i| i.segment.clone())
+    };
+    config
+        .instances
+        .iter()
+        .filter_map(|inst| {
+            let segment = segment_of(inst.interface.as_deref()?)?;
+            Some(InstanceInfo {
+                node: node.name.clone(),
+                instance: inst.name.clone(),
+                vrid: inst.virtual_router_id,
+                v6: inst.family == Family::Inet6,
+                interval: inst.advert_int(),
+                segment,
+                vips: inst
+                    .virtual_ipaddress
+                    .iter()
+                    .chain(&inst.virtual_ipaddress_excluded)
+                    .map(|a| a.addr)
+                    .collect(),
+            })
+        })
+        .collect()
 }
 
 /// A run's timeline, queried at points in time.
@@ -119,7 +157,7 @@ pub fn invariants(
     latency: Duration,
 ) -> Vec<Event> {
     let mut out = single_master(scenario, events, instances, latency);
-    out.extend(vip_master(events, instances));
+    out.extend(vip_master(events, instances, latency));
     out.extend(takeover(scenario, events, instances, latency));
     out.extend(cause(events));
     out.sort_by_key(|e| e.at);
@@ -140,8 +178,10 @@ fn violation(at: Instant, host: &str, invariant: &str, detail: String) -> Event 
 /// `vip_master`: a host holds a virtual address only while one of its
 /// instances with that address is Master. A crashed vigil leaves its address
 /// behind: that is reported once as a stale address, not as a violation.
+/// A holding that ends within `settle` is not one either: in real time the
+/// kernel drops the address a little after the daemon leaves Master.
 /// `events` are in time order, as a run's timeline is.
-pub fn vip_master(events: &[Event], instances: &[InstanceInfo]) -> Vec<Event> {
+pub fn vip_master(events: &[Event], instances: &[InstanceInfo], settle: Duration) -> Vec<Event> {
     let run = Run::new(events);
     let mut out = Vec::new();
     let mut reported: BTreeSet<(String, IpAddr)> = BTreeSet::new();
@@ -158,11 +198,17 @@ pub fn vip_master(events: &[Event], instances: &[InstanceInfo]) -> Vec<Event> {
                 .iter()
                 .filter(|i| &i.node == host && i.vips.contains(addr))
                 .collect();
-            if owners.is_empty()
-                || owners
+            let unowned_at = |t: Instant| {
+                !owners
                     .iter()
                     .any(|i| run.state(host, &i.instance, t) == State::Master)
-            {
+            };
+            if owners.is_empty() || !unowned_at(t) {
+                continue;
+            }
+            let later = t + settle;
+            let lasts = run.addresses(later).contains(&(host.clone(), *addr)) && unowned_at(later);
+            if !settle.is_zero() && !lasts {
                 continue;
             }
             if !reported.insert((host.clone(), *addr)) {
@@ -334,14 +380,145 @@ pub fn cause(events: &[Event]) -> Vec<Event> {
 
 /// Judges every expectation; `always` looks up the violations of its invariant.
 pub fn check(scenario: &Scenario, events: &[Event], violations: &[Event]) -> Vec<Event> {
+    check_within(scenario, events, violations, Duration::ZERO)
+}
+
+/// [`check`] for a run in real time: an `at` expectation passes when it
+/// holds at some moment within `tolerance` of its time, and a `between`
+/// count when it is the count of some window whose ends each move by at
+/// most `tolerance`. The verdict keeps the expectation's own time and text.
+pub fn check_within(
+    scenario: &Scenario,
+    events: &[Event],
+    violations: &[Event],
+    tolerance: Duration,
+) -> Vec<Event> {
     let run = Run::new(events);
     let end = at(scenario.duration.0);
     scenario
         .expect
         .iter()
         .enumerate()
-        .map(|(i, e)| verdict(&run, i + 1, e, end, violations))
+        .map(|(i, e)| {
+            let exact = verdict(&run, i + 1, e, end, violations);
+            if tolerance.is_zero() || passed(&exact) {
+                return exact;
+            }
+            shifted(e, events, tolerance)
+                .into_iter()
+                .map(|moved| verdict(&run, i + 1, &moved, end, violations))
+                .find(passed)
+                .map(|ok| Event {
+                    what: match (&exact.what, ok.what) {
+                        (What::Expectation { text, .. }, What::Expectation { index, .. }) => {
+                            What::Expectation {
+                                index,
+                                text: text.clone(),
+                                passed: true,
+                                detail: String::new(),
+                            }
+                        }
+                        (_, what) => what,
+                    },
+                    ..exact.clone()
+                })
+                .unwrap_or(exact)
+        })
         .collect()
+}
+
+fn passed(verdict: &Event) -> bool {
+    matches!(verdict.what, What::Expectation { passed: true, .. })
+}
+
+/// Copies of `e` moved within `tolerance`: the state of a run only changes
+/// at its events, so the window's ends and the events inside are every
+/// moment worth trying.
+fn shifted(e: &Expect, events: &[Event], tolerance: Duration) -> Vec<Expect> {
+    let near = |d: Duration| -> Vec<Duration> {
+        let (lo, hi) = (d.saturating_sub(tolerance), d + tolerance);
+        let mut times: Vec<Duration> = events
+            .iter()
+            .map(|x| Duration::from_nanos(x.at.as_nanos()))
+            .filter(|t| *t >= lo && *t <= hi)
+            .flat_map(|t| [t.saturating_sub(Duration::from_nanos(1)), t])
+            .chain([lo, hi])
+            .collect();
+        times.sort();
+        times.dedup();
+        times
+    };
+    if let Some(t) = e.at {
+        return near(t.0)
+            .into_iter()
+            .map(|t| Expect {
+                at: Some(super::Dur(t)),
+                ..e.clone()
+            })
+            .collect();
+    }
+    if let Some([from, to]) = e.between {
+        let ends = near(to.0);
+        return near(from.0)
+            .into_iter()
+            .flat_map(|f| ends.iter().map(move |t| (f, *t)))
+            .filter(|(f, t)| f <= t)
+            .map(|(f, t)| Expect {
+                between: Some([super::Dur(f), super::Dur(t)]),
+                ..e.clone()
+            })
+            .collect();
+    }
+    Vec::new()
+}
+
+/// A judged run: the timeline with violations and verdicts merged in.
+#[derive(Clone, Debug)]
+pub struct Judged {
+    pub timeline: Vec<Event>,
+    pub passed: usize,
+    pub failed: usize,
+}
+
+/// Checks the invariants and expectations of a finished run: the
+/// simulator's exactly, the lab's within a real-time `tolerance` (which
+/// also widens the invariants' settling windows, as link latency does).
+pub fn judge(
+    scenario: &Scenario,
+    mut events: Vec<Event>,
+    instances: &[InstanceInfo],
+    latency: Duration,
+    tolerance: Duration,
+) -> Judged {
+    events.sort_by_key(|e| e.at);
+    let violations = invariants(scenario, &events, instances, latency + tolerance);
+    let verdicts = check_within(scenario, &events, &violations, tolerance);
+    let failed = verdicts.iter().filter(|v| !passed(v)).count();
+    let passed = verdicts.len() - failed;
+    events.extend(violations);
+    events.extend(verdicts);
+    events.sort_by_key(|e| e.at);
+    Judged {
+        timeline: events,
+        passed,
+        failed,
+    }
+}
+
+impl Judged {
+    /// The text both drivers print: one event per line, then the summary.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        for e in &self.timeline {
+            out.push_str(&e.to_string());
+            out.push('\n');
+        }
+        out.push_str(&format!(
+            "expectations: {} passed, {} failed\n",
+            self.passed, self.failed
+        ));
+        out
+    }
 }
 
 fn verdict(run: &Run, index: usize, e: &Expect, end: Instant, violations: &[Event]) -> Event {

@@ -233,6 +233,45 @@ pub enum Action {
     Reload(Reload),
 }
 
+impl Action {
+    /// The host a step line names ("-" for the whole run) and the step's
+    /// text, as both drivers print it.
+    pub fn describe(&self) -> (String, String) {
+        let run = "-".to_string();
+        match self {
+            Action::Crash(n) => (n.clone(), "crash".into()),
+            Action::Stop(n) => (n.clone(), "stop".into()),
+            Action::Start(n) => (n.clone(), "start".into()),
+            Action::Restart(n) => (n.clone(), "restart".into()),
+            Action::Freeze(n) => (n.clone(), "freeze".into()),
+            Action::Thaw(n) => (n.clone(), "thaw".into()),
+            Action::Partition(groups) => {
+                let g: Vec<String> = groups
+                    .iter()
+                    .map(|g| format!("[{}]", g.join(" ")))
+                    .collect();
+                (run, format!("partition {}", g.join(" | ")))
+            }
+            Action::PartitionOneway(o) => {
+                (run, format!("partition {} -> {} (one way)", o.from, o.to))
+            }
+            Action::Heal => (run, "heal".into()),
+            Action::LinkDown(t) => (t.node().into(), format!("link down {}", t.iface())),
+            Action::LinkUp(t) => (t.node().into(), format!("link up {}", t.iface())),
+            Action::Script(s) => (
+                s.node.clone(),
+                format!("script {} exits {}", s.name, s.result),
+            ),
+            Action::Touch(f) => (f.node.clone(), format!("touch {}", f.path)),
+            Action::Remove(f) => (f.node.clone(), format!("remove {}", f.path)),
+            Action::Write(f) => (f.node.clone(), format!("write {} = {:?}", f.path, f.value)),
+            Action::ServerDown(s) => (s.clone(), "server down".into()),
+            Action::ServerUp(s) => (s.clone(), "server up".into()),
+            Action::Reload(r) => (r.node.clone(), "reload".into()),
+        }
+    }
+}
+
 impl Step {
     /// The step's one action; `None` when it has none or several.
     pub fn actions(&self) -> Vec<Action> {

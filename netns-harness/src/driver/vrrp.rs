@@ -379,7 +379,7 @@ impl Vrrp {
                     addr,
                     repeat,
                 } => {
-                    info!("Sending/queueing gratuitous ARPs on {iface} for {addr}");
+                    info!(%iface, %addr, repeat, "Sending/queueing gratuitous ARPs on {iface} for {addr}");
                     announcements.push((iface, IpAddr::V4(addr), repeat));
                 }
                 Action::UnsolicitedNa {
@@ -387,7 +387,7 @@ impl Vrrp {
                     addr,
                     repeat,
                 } => {
-                    info!("Sending/queueing Unsolicited Neighbour Adverts on {iface} for {addr}");
+                    info!(%iface, %addr, repeat, "Sending/queueing Unsolicited Neighbour Adverts on {iface} for {addr}");
                     announcements.push((iface, IpAddr::V6(addr), repeat));
                 }
                 Action::NoAccept {

@@ -1,11 +1,12 @@
-//! A lab of network namespaces: a bridge in a namespace of its own and nodes
-//! whose `eth0` is a veth port of it. Nothing touches the host's interfaces;
+//! A lab of network namespaces: bridges (one per segment) in a namespace of
+//! their own and nodes whose interfaces are veth ports of them. Nothing touches the host's interfaces;
 //! every name carries the process id and a counter, so labs of parallel tests
 //! never meet, and dropping the [`Lab`] kills what runs inside and deletes the
 //! namespaces, also when a test panics.
 //!
-//! Node `i` (from 1) has `eth0` with 10.77.0.i/24 and fd77::i/64, duplicate
-//! address detection off so its addresses (link-local included) work at once.
+//! In [`Lab::new`]'s lab node `i` (from 1) has `eth0` with 10.77.0.i/24 and
+//! fd77::i/64, duplicate address detection off so its addresses (link-local
+//! included) work at once.
 
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -33,13 +34,47 @@ pub fn available() -> Option<String> {
 }
 
 pub struct Lab {
+    id: String,
     bridge: String,
+    /// One bridge device per segment, in the bridge namespace.
+    segments: Vec<String>,
     nodes: Vec<String>,
+    /// Every bridge port, as (node from 1, the node's interface, port name).
+    ports: Vec<(usize, String, String)>,
 }
 
 impl Lab {
     /// A bridge and `nodes` hosts on it.
     pub fn new(nodes: usize) -> Result<Lab> {
+        let mut lab = Lab::with_segments(1)?;
+        for i in 1..=nodes {
+            lab.add_host()?;
+            lab.plug(i, "eth0", 0)?;
+            lab.ip(
+                i,
+                &["addr", "add", &format!("10.77.0.{i}/24"), "dev", "eth0"],
+            )?;
+            lab.ip(
+                i,
+                &[
+                    "addr",
+                    "add",
+                    &format!("fd77::{i}/64"),
+                    "dev",
+                    "eth0",
+                    "nodad",
+                ],
+            )?;
+        }
+        for i in 1..=nodes {
+            lab.wait_link_local(i, "eth0")?;
+        }
+        Ok(lab)
+    }
+
+    /// A bridge namespace with `segments` bridges (`br0`, `br1`, …) and no
+    /// hosts yet: [`add_host`](Lab::add_host) and [`plug`](Lab::plug) add them.
+    pub fn with_segments(segments: usize) -> Result<Lab> {
         let id = format!(
             "vgl-{}-{}",
             std::process::id(),
@@ -47,7 +82,10 @@ impl Lab {
         );
         let mut lab = Lab {
             bridge: format!("{id}-br"),
+            id,
+            segments: Vec::new(),
             nodes: Vec::new(),
+            ports: Vec::new(),
         };
         ip(&["netns", "add", &lab.bridge])?;
         let br = lab.bridge.clone();
@@ -58,61 +96,81 @@ impl Lab {
                 "net.ipv6.conf.default.disable_ipv6=1",
             ],
         )?;
-        ip(&[
-            "-n",
-            &br,
-            "link",
-            "add",
-            "br0",
-            "type",
-            "bridge",
-            "mcast_snooping",
-            "0",
-        ])?;
-        ip(&["-n", &br, "link", "set", "br0", "up"])?;
-        for i in 1..=nodes {
-            let ns = format!("{id}-n{i}");
-            ip(&["netns", "add", &ns])?;
-            lab.nodes.push(ns.clone());
-            let port = format!("p{i}");
-            ip(&[
-                "-n", &br, "link", "add", &port, "type", "veth", "peer", "name", "eth0", "netns",
-                &ns,
-            ])?;
-            lab.sysctl(
-                &ns,
-                &[
-                    "net.ipv6.conf.eth0.accept_dad=0",
-                    "net.ipv6.conf.eth0.router_solicitations=0",
-                ],
-            )?;
-            ip(&["-n", &ns, "link", "set", "lo", "up"])?;
+        for k in 0..segments {
+            let dev = format!("br{k}");
             ip(&[
                 "-n",
-                &ns,
-                "addr",
+                &br,
+                "link",
                 "add",
-                &format!("10.77.0.{i}/24"),
-                "dev",
-                "eth0",
+                &dev,
+                "type",
+                "bridge",
+                "mcast_snooping",
+                "0",
             ])?;
-            ip(&[
-                "-n",
-                &ns,
-                "addr",
-                "add",
-                &format!("fd77::{i}/64"),
-                "dev",
-                "eth0",
-                "nodad",
-            ])?;
-            ip(&["-n", &br, "link", "set", &port, "master", "br0", "up"])?;
-            ip(&["-n", &ns, "link", "set", "eth0", "up"])?;
-        }
-        for i in 1..=nodes {
-            lab.wait_link_local(i)?;
+            ip(&["-n", &br, "link", "set", &dev, "up"])?;
+            lab.segments.push(dev);
         }
         Ok(lab)
+    }
+
+    /// The lab's unique prefix (`vgl-PID-N`), for names of its own things.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// A new host namespace with only `lo` up; its number (from 1).
+    pub fn add_host(&mut self) -> Result<usize> {
+        let i = self.nodes.len() + 1;
+        let ns = format!("{}-n{i}", self.id);
+        ip(&["netns", "add", &ns])?;
+        self.nodes.push(ns);
+        self.ip(i, &["link", "set", "lo", "up"])?;
+        Ok(i)
+    }
+
+    /// Gives host `i` an interface `iface` on segment `segment` (a veth
+    /// whose other end is a port of that segment's bridge), up, without
+    /// duplicate address detection; returns the bridge port's name.
+    pub fn plug(&mut self, i: usize, iface: &str, segment: usize) -> Result<String> {
+        let ns = self.node(i).to_string();
+        let dev = self
+            .segments
+            .get(segment)
+            .cloned()
+            .ok_or_else(|| Error::Config(format!("no segment {segment} in the lab")))?;
+        let n = self.ports.iter().filter(|p| p.0 == i).count();
+        // Interface names have at most 15 bytes: "p" + host + "-" + number.
+        let port = format!("p{i}-{n}");
+        let br = self.bridge.clone();
+        ip(&[
+            "-n", &br, "link", "add", &port, "type", "veth", "peer", "name", iface, "netns", &ns,
+        ])?;
+        self.ports.push((i, iface.to_string(), port.clone()));
+        self.sysctl(
+            &ns,
+            &[
+                &format!("net.ipv6.conf.{iface}.accept_dad=0"),
+                &format!("net.ipv6.conf.{iface}.router_solicitations=0"),
+            ],
+        )?;
+        ip(&["-n", &br, "link", "set", &port, "master", &dev, "up"])?;
+        self.ip(i, &["link", "set", iface, "up"])?;
+        Ok(port)
+    }
+
+    /// The bridge ports of host `i`.
+    pub fn ports(&self, i: usize) -> impl Iterator<Item = &str> {
+        self.ports
+            .iter()
+            .filter(move |p| p.0 == i)
+            .map(|p| p.2.as_str())
+    }
+
+    /// The bridge device of each segment, in the bridge namespace.
+    pub fn bridges(&self) -> &[String] {
+        &self.segments
     }
 
     /// Node `i`'s namespace (from 1).
@@ -144,7 +202,8 @@ impl Lab {
         ip(&all)
     }
 
-    fn sysctl(&self, ns: &str, settings: &[&str]) -> Result<()> {
+    /// `sysctl -qw settings…` in namespace `ns`.
+    pub fn sysctl(&self, ns: &str, settings: &[&str]) -> Result<()> {
         let out = self
             .command(ns, "sysctl")
             .arg("-qw")
@@ -154,18 +213,19 @@ impl Lab {
         check("sysctl", &out)
     }
 
-    /// Waits until eth0's link-local address is usable (VRRPv3 over IPv6 sends from it).
-    fn wait_link_local(&self, i: usize) -> Result<()> {
+    /// Waits until the link-local address of host `i`'s `iface` is usable
+    /// (VRRPv3 over IPv6 sends from it).
+    pub fn wait_link_local(&self, i: usize, iface: &str) -> Result<()> {
         let until = Instant::now() + Duration::from_secs(5);
         loop {
-            let out = self.ip(i, &["-6", "addr", "show", "dev", "eth0", "scope", "link"])?;
+            let out = self.ip(i, &["-6", "addr", "show", "dev", iface, "scope", "link"])?;
             let text = String::from_utf8_lossy(&out.stdout);
             if text.contains("inet6") && !text.contains("tentative") {
                 return Ok(());
             }
             if Instant::now() > until {
                 return Err(Error::Command(format!(
-                    "{}: no link-local address on eth0",
+                    "{}: no link-local address on {iface}",
                     self.node(i)
                 )));
             }
