@@ -718,3 +718,38 @@ fn values_the_config_layer_rejects_cannot_spin_or_resign_the_core() {
             .all(|a| a.1.advert.priority == 1 && a.1.advert.interval_cs == 1)
     );
 }
+
+#[test]
+fn a_master_woken_late_keeps_its_advert_cadence() {
+    // A real driver wakes after the deadline (tokio rounds timers up to the
+    // millisecond); the adverts must still come every interval from the
+    // first, not every interval plus the lateness.
+    let mut router =
+        vigil_core::vrrp::Router::new(vec![instance(1, 255)], vec![], ms(0)).expect("valid");
+    let mut advert_dues = Vec::new();
+    for _ in 0..40 {
+        let Some(due) = router.poll_timeout() else {
+            break;
+        };
+        router.handle_timeout(due + Duration::from_micros(1300));
+        let mut sent = false;
+        while router.poll_transmit().is_some() {
+            sent = true;
+        }
+        while router.poll_action().is_some() {}
+        if sent {
+            advert_dues.push(due);
+        }
+        if advert_dues.len() == 10 {
+            break;
+        }
+    }
+    // The first advert comes with the takeover, at the late wake-up (not at
+    // the due time recorded here); from there each one is due exactly one
+    // interval after the one before.
+    let gaps: Vec<Duration> = advert_dues[1..]
+        .windows(2)
+        .map(|w| w[1].saturating_since(w[0]))
+        .collect();
+    assert_eq!(gaps, vec![Duration::from_secs(1); 8]);
+}

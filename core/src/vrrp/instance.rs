@@ -659,7 +659,15 @@ impl Instance {
 
     /// RFC 5798 §6.4.3: the periodic advert, and keepalived's GARP refresh.
     fn master_tx(&mut self, now: Instant) {
+        // The next advert keeps to the timer, not to the driver's wake-up:
+        // a driver that wakes late (tokio rounds timers up to the
+        // millisecond) would otherwise stretch every interval by it.
+        let due = self.sands.filter(|d| *d <= now).unwrap_or(now);
         self.advertise(now);
+        let next = due + Duration::from_micros(self.adver_int_us());
+        if next > now {
+            self.sands = Some(next);
+        }
         if self.garp_refresh_at.is_some_and(|t| now > t) {
             self.announce(self.cfg.garp.master_refresh_repeat);
             self.garp_refresh_at = self.cfg.garp.master_refresh.map(|d| now + d);
