@@ -108,10 +108,18 @@ lab_failover() {
     sleep 0.3
 }
 
-# lab_cpu IMPL N INT LABEL: prints "LABEL master_cpu% backup_cpu% master_rss_kB backup_rss_kB"
+# cpu_ticks PID: utime + stime of the whole process (clock ticks)
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+# run_ns PID: run time of all its threads (ns), the finer clock
+run_ns() { cat /proc/"$1"/task/*/schedstat | awk '{ t += $1 } END { print t }'; }
+# kB FIELD PID: a field of /proc/PID/status (VmRSS, RssAnon)
+kB() { awk -v f="$1:" '$1 == f { print $2 }' "/proc/$2/status"; }
+
+# lab_cpu IMPL N INT LABEL: prints "LABEL held/N cpu%1 cpu%2 runms1 runms2 rss1 anon1
+# rss2 anon2 parent_rss1" (node 1 the Masters; parent: keepalived's main process)
 lab_cpu() {
-    local impl=$1 nn=$2 int=$3 n p settle
-    local -A t0=() t1=()
+    local impl=$1 nn=$2 int=$3 n p settle held hz
+    local -A t0=() t1=() r0=() r1=()
     lab_up 2
     conf "$nn" "$int" 150 >"$LAB_TMP/m.conf"
     conf "$nn" "$int" 100 >"$LAB_TMP/b.conf"
@@ -120,19 +128,20 @@ lab_cpu() {
     # elected after 3.6 intervals, second GARP round 5 s later
     settle=$(awk -v i="$int" 'BEGIN { print 3.7 * i + 6 }')
     sleep "$settle"
-    for n in 1 2; do p=$(vrrp_pid "$n"); t0[$n]=$(awk '{ print $14 + $15 }' "/proc/$p/stat"); done
+    for n in 1 2; do p=$(vrrp_pid "$n"); t0[$n]=$(cpu_ticks "$p"); r0[$n]=$(run_ns "$p"); done
     sleep "$WINDOW_S"
-    for n in 1 2; do p=$(vrrp_pid "$n"); t1[$n]=$(awk '{ print $14 + $15 }' "/proc/$p/stat"); done
-    local held
+    for n in 1 2; do p=$(vrrp_pid "$n"); t1[$n]=$(cpu_ticks "$p"); r1[$n]=$(run_ns "$p"); done
     held=$(ip -n "$(ns 1)" -4 addr show dev eth0 | grep -c ' 10\.77\.[1-9]\.' || true)
-    [ "$held" = "$nn" ] || echo "$impl: node 1 holds $held of $nn VIPs" >&2
-    local hz
     hz=$(getconf CLK_TCK)
-    printf '%s %s %s %s %s\n' "$4" \
-        "$(awk -v d=$((t1[1] - t0[1])) -v h="$hz" -v w="$WINDOW_S" 'BEGIN { printf "%.2f", 100 * d / h / w }')" \
-        "$(awk -v d=$((t1[2] - t0[2])) -v h="$hz" -v w="$WINDOW_S" 'BEGIN { printf "%.2f", 100 * d / h / w }')" \
-        "$(awk '/VmRSS/ { print $2 }' "/proc/$(vrrp_pid 1)/status")" \
-        "$(awk '/VmRSS/ { print $2 }' "/proc/$(vrrp_pid 2)/status")"
+    printf '%s %s/%s' "$4" "$held" "$nn"
+    for n in 1 2; do
+        awk -v d=$((t1[$n] - t0[$n])) -v h="$hz" -v w="$WINDOW_S" 'BEGIN { printf " %.2f", 100 * d / h / w }'
+    done
+    for n in 1 2; do
+        awk -v d=$((r1[$n] - r0[$n])) 'BEGIN { printf " %.0f", d / 1e6 }'
+    done
+    for n in 1 2; do printf ' %s %s' "$(kB VmRSS "$(vrrp_pid "$n")")" "$(kB RssAnon "$(vrrp_pid "$n")")"; done
+    if [ "$impl" = keepalived ]; then printf ' %s\n' "$(kB VmRSS "${PID[1]}")"; else printf ' -\n'; fi
 }
 
 if [ "${1:-}" = lab ]; then
@@ -173,8 +182,8 @@ fi
 
 if [ "$what" != failover ]; then
     echo
-    echo "| instances | advert_int | daemon | Master CPU % | Backup CPU % | Master RSS | Backup RSS |"
-    echo "|---|---|---|---|---|---|---|"
+    echo "| instances | advert_int | daemon | Masters held | CPU % Master / Backup (stat) | run time over the window, Master / Backup | RSS (anonymous) Master | RSS (anonymous) Backup | keepalived's parent RSS |"
+    echo "|---|---|---|---|---|---|---|---|---|"
     for run in "200 1" "50 0.05"; do
         set -- $run
         "$0" lab lab_cpu vigil "$1" "$2" "vigil" >"$OUT/cpu-vigil-$1.txt" 2>>"$OUT/labs.err" &
@@ -183,8 +192,8 @@ if [ "$what" != failover ]; then
         "$0" lab lab_cpu keepalived "$1" "$2" "keepalived" >"$OUT/cpu-ka-$1.txt" 2>>"$OUT/labs.err" &
         k=$!
         wait "$v" "$k"
-        cat "$OUT/cpu-vigil-$1.txt" "$OUT/cpu-ka-$1.txt" | while read -r who mc bc mr br; do
-            echo "| $1 | $2 s | $who | $mc | $bc | $((mr / 1024)) MiB ($mr kB) | $((br / 1024)) MiB ($br kB) |"
+        cat "$OUT/cpu-vigil-$1.txt" "$OUT/cpu-ka-$1.txt" | while read -r who held mc bc mr br m1 a1 m2 a2 pr; do
+            echo "| $1 | $2 s | $who | $held | $mc / $bc | $mr / $br ms | $m1 kB ($a1) | $m2 kB ($a2) | $pr kB |"
         done
     done
 fi
