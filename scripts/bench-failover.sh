@@ -61,7 +61,7 @@ vrrp_pid() {
     cat "$LAB_TMP/ka$1-vrrp.pid"
 }
 
-holds() { ip -n "$(ns "$1")" -4 addr show dev eth0 | grep -q ' 10.77.0.100/'; }
+holds() { ip -n "$(ns "$1")" -4 addr show dev eth0 2>/dev/null | grep -q ' 10.77.0.100/'; }
 
 wait_holds() { # wait_holds NODE SECONDS
     local k
@@ -131,7 +131,7 @@ lab_cpu() {
     for n in 1 2; do p=$(vrrp_pid "$n"); t0[$n]=$(cpu_ticks "$p"); r0[$n]=$(run_ns "$p"); done
     sleep "$WINDOW_S"
     for n in 1 2; do p=$(vrrp_pid "$n"); t1[$n]=$(cpu_ticks "$p"); r1[$n]=$(run_ns "$p"); done
-    held=$(ip -n "$(ns 1)" -4 addr show dev eth0 | grep -c ' 10\.77\.[1-9]\.' || true)
+    held=$(ip -n "$(ns 1)" -4 addr show dev eth0 2>/dev/null | grep -c ' 10\.77\.[1-9]\.' || true)
     hz=$(getconf CLK_TCK)
     printf '%s %s/%s' "$4" "$held" "$nn"
     for n in 1 2; do
