@@ -4,24 +4,18 @@
 //! with unique names, so they run in parallel; the lab is deleted even when
 //! a test fails. Without root or `ip netns` they print `SKIPPED:` and pass.
 
+mod common;
+
 use std::fs::File;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::path::Path;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use vigil_netns::lab::{self, Lab};
+use common::{Capture, Keepalived, Vigil, holds, keepalived_missing, lab, within};
+use vigil_netns::lab::Lab;
 
 const VIP4: &str = "10.77.0.100";
 const VIP6: &str = "fd77::161";
-
-/// A lab of `nodes` hosts, or `None` (after saying why) where none can be built.
-fn lab(nodes: usize) -> Option<Lab> {
-    if let Some(why) = lab::available() {
-        println!("SKIPPED: {why}");
-        return None;
-    }
-    Some(Lab::new(nodes).expect("build the lab"))
-}
 
 fn vrrp_conf(priority: u8, vip: &str, advert_int: &str) -> String {
     vrrp_conf_with(priority, vip, advert_int, "", "")
@@ -48,80 +42,6 @@ vrrp_instance VI_1 {{
     )
 }
 
-/// One `vigil run` in a node, its stderr in a file.
-struct Vigil {
-    child: Child,
-    conf: PathBuf,
-    log: PathBuf,
-}
-
-impl Vigil {
-    fn start(lab: &Lab, node: usize, dir: &Path, conf: &str, extra: &[&str]) -> Vigil {
-        let path = dir.join(format!("node{node}.conf"));
-        std::fs::write(&path, conf).expect("write config");
-        let log = dir.join(format!("node{node}.log"));
-        // Not the default under /run: the test touches only what it made.
-        let socket = dir.join(format!("node{node}.sock"));
-        let child = lab
-            .command(lab.node(node), env!("CARGO_BIN_EXE_vigil"))
-            .args(["run", "-f"])
-            .arg(&path)
-            .arg("--control-socket")
-            .arg(&socket)
-            .args(extra)
-            .stdout(Stdio::null())
-            .stderr(File::create(&log).expect("log file"))
-            .spawn()
-            .expect("start vigil");
-        Vigil {
-            child,
-            conf: path,
-            log,
-        }
-    }
-
-    /// `ip netns exec` execs vigil, so the child's pid is vigil's.
-    fn signal(&self, sig: libc::c_int) {
-        let pid = i32::try_from(self.child.id()).expect("pid");
-        // SAFETY: kill(2) on our own child.
-        assert_eq!(unsafe { libc::kill(pid, sig) }, 0, "kill {pid}");
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// The exit status if it exits within `limit`.
-    fn wait_exit(&mut self, limit: Duration) -> Option<ExitStatus> {
-        let until = Instant::now() + limit;
-        while Instant::now() < until {
-            if let Some(status) = self.child.try_wait().expect("wait") {
-                return Some(status);
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        None
-    }
-}
-
-fn holds(lab: &Lab, node: usize, vip: &str) -> bool {
-    let text = lab.addresses(node).expect("ip addr");
-    text.split_whitespace()
-        .any(|w| w.split('/').next() == Some(vip))
-}
-
-/// How long `cond` took to become true, if it did within `limit`.
-fn within(limit: Duration, mut cond: impl FnMut() -> bool) -> Option<Duration> {
-    let start = Instant::now();
-    while start.elapsed() < limit {
-        if cond() {
-            return Some(start.elapsed());
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    None
-}
-
 /// Starts node 1 (priority 150) and node 2 (priority 100) and waits until
 /// node 1 alone holds `vip`.
 fn pair(lab: &Lab, dir: &Path, vip: &str, advert_int: &str) -> (Vigil, Vigil) {
@@ -131,53 +51,6 @@ fn pair(lab: &Lab, dir: &Path, vip: &str, advert_int: &str) -> (Vigil, Vigil) {
     assert!(took.is_some(), "node 1 never took {vip}:\n{}", a.log());
     assert!(!holds(lab, 2, vip), "both hold {vip}:\n{}", b.log());
     (a, b)
-}
-
-/// tcpdump on the lab's bridge, writing every VRRP, ARP and ICMPv6 frame as
-/// it comes (`--immediate-mode`: libpcap's block timeout would lose the last
-/// second at SIGINT).
-struct Capture {
-    child: Child,
-    file: PathBuf,
-}
-
-impl Capture {
-    fn start(lab: &Lab, dir: &Path) -> Option<Capture> {
-        let file = dir.join("bridge.pcap");
-        let err = dir.join("tcpdump.err");
-        let child = lab
-            .command(lab.bridge(), "tcpdump")
-            .args([
-                "-Z",
-                "root",
-                "--immediate-mode",
-                "-i",
-                "br0",
-                "-U",
-                "-n",
-                "-s",
-                "0",
-                "-w",
-            ])
-            .arg(&file)
-            .arg("ip proto 112 or ip6 proto 112 or arp or icmp6")
-            .stdout(Stdio::null())
-            .stderr(File::create(&err).expect("tcpdump stderr"))
-            .spawn()
-            .ok()?;
-        let listening = within(Duration::from_secs(5), || {
-            std::fs::read_to_string(&err).is_ok_and(|t| t.contains("listening on"))
-        });
-        listening.map(|_| Capture { child, file })
-    }
-
-    fn stop(mut self) -> PathBuf {
-        let pid = i32::try_from(self.child.id()).expect("pid");
-        // SAFETY: kill(2) on our own child.
-        unsafe { libc::kill(pid, libc::SIGINT) };
-        let _ = self.child.wait();
-        self.file
-    }
 }
 
 #[test]
@@ -523,32 +396,15 @@ fn a_unicast_pair_hands_over_and_dont_release_vrrp_keeps_the_vip() {
     assert!(holds(&lab, 1, VIP4), "{}", a.log());
 }
 
-/// keepalived 2.2.7 in a node of the lab, in the foreground.
-fn keepalived(lab: &Lab, node: usize, dir: &Path, conf: &str) -> Option<Child> {
-    let path = dir.join(format!("ka{node}.conf"));
-    std::fs::write(&path, conf).expect("write config");
-    let pid = |what: &str| dir.join(format!("ka{node}-{what}.pid"));
-    lab.command(lab.node(node), "keepalived")
-        .args(["-n", "-l", "-D", "-P", "-f"])
-        .arg(&path)
-        .arg("-p")
-        .arg(pid("main"))
-        .arg("-r")
-        .arg(pid("vrrp"))
-        .stdout(Stdio::null())
-        .stderr(File::create(dir.join(format!("ka{node}.log"))).expect("log"))
-        .spawn()
-        .ok()
-}
-
 #[test]
 fn keepalived_follows_vigil_and_takes_over_on_its_priority_0() {
     let Some(lab) = lab(2) else { return };
     let dir = tempfile::tempdir().expect("temp dir");
-    let Some(_ka) = keepalived(&lab, 2, dir.path(), &vrrp_conf(100, VIP4, "1")) else {
-        println!("SKIPPED: keepalived is not installed");
+    if let Some(why) = keepalived_missing() {
+        println!("SKIPPED: {why}");
         return;
-    };
+    }
+    let ka = Keepalived::start(&lab, 2, dir.path(), &vrrp_conf(100, VIP4, "1"));
     let mut a = Vigil::start(&lab, 1, dir.path(), &vrrp_conf(150, VIP4, "1"), &[]);
     assert!(
         within(Duration::from_secs(6), || holds(&lab, 1, VIP4)).is_some(),
@@ -565,7 +421,7 @@ fn keepalived_follows_vigil_and_takes_over_on_its_priority_0() {
     let took = within(Duration::from_millis(1500), || holds(&lab, 2, VIP4));
     println!("keepalived took over after vigil's SIGTERM in {took:?}");
     assert!(took.is_some());
-    let log = std::fs::read_to_string(dir.path().join("ka2.log")).unwrap_or_default();
+    let log = ka.log();
     assert!(
         log.contains("Backup received priority 0 advertisement"),
         "{log}"

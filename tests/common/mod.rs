@@ -1,0 +1,209 @@
+//! Helpers shared by the namespace tests (`tests/run.rs`, `tests/interop.rs`):
+//! a lab or a `SKIPPED:` line, vigil and keepalived 2.2.7 run in its nodes,
+//! tcpdump on its bridge, and polling with a deadline.
+#![allow(dead_code)] // each test crate uses its own subset
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use vigil_netns::lab::{self, Lab};
+
+/// A lab of `nodes` hosts, or `None` (after saying why) where none can be built.
+pub fn lab(nodes: usize) -> Option<Lab> {
+    if let Some(why) = lab::available() {
+        println!("SKIPPED: {why}");
+        return None;
+    }
+    Some(Lab::new(nodes).expect("build the lab"))
+}
+
+/// Why keepalived cannot run here, for a `SKIPPED:` line.
+pub fn keepalived_missing() -> Option<String> {
+    match Command::new("keepalived").arg("--version").output() {
+        Ok(_) => None,
+        Err(e) => Some(format!("keepalived is not installed: {e}")),
+    }
+}
+
+/// Sends `sig` to `pid`.
+fn kill(pid: u32, sig: libc::c_int) {
+    let pid = i32::try_from(pid).expect("pid");
+    // SAFETY: kill(2) on a process we started.
+    assert_eq!(unsafe { libc::kill(pid, sig) }, 0, "kill {pid}");
+}
+
+/// The exit status of `child` if it exits within `limit`.
+fn wait_exit(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
+    let until = Instant::now() + limit;
+    while Instant::now() < until {
+        if let Some(status) = child.try_wait().expect("wait") {
+            return Some(status);
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    None
+}
+
+/// One `vigil run` in a node, its stderr in a file.
+pub struct Vigil {
+    pub child: Child,
+    pub conf: PathBuf,
+    log: PathBuf,
+}
+
+impl Vigil {
+    pub fn start(lab: &Lab, node: usize, dir: &Path, conf: &str, extra: &[&str]) -> Vigil {
+        let path = dir.join(format!("node{node}.conf"));
+        std::fs::write(&path, conf).expect("write config");
+        let log = dir.join(format!("node{node}.log"));
+        // Not the default under /run: the test touches only what it made.
+        let socket = dir.join(format!("node{node}.sock"));
+        let child = lab
+            .command(lab.node(node), env!("CARGO_BIN_EXE_vigil"))
+            .args(["run", "-f"])
+            .arg(&path)
+            .arg("--control-socket")
+            .arg(&socket)
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(File::create(&log).expect("log file"))
+            .spawn()
+            .expect("start vigil");
+        Vigil {
+            child,
+            conf: path,
+            log,
+        }
+    }
+
+    /// `ip netns exec` execs vigil, so the child's pid is vigil's.
+    pub fn signal(&self, sig: libc::c_int) {
+        kill(self.child.id(), sig);
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// The exit status if it exits within `limit`.
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<ExitStatus> {
+        wait_exit(&mut self.child, limit)
+    }
+}
+
+/// keepalived 2.2.7 in a node of the lab, in the foreground (`-n`), VRRP
+/// only (`-P`), logging in detail to a file; its own pid files, so several
+/// run side by side.
+pub struct Keepalived {
+    pub child: Child,
+    vrrp_pid: PathBuf,
+    log: PathBuf,
+}
+
+impl Keepalived {
+    pub fn start(lab: &Lab, node: usize, dir: &Path, conf: &str) -> Keepalived {
+        let path = dir.join(format!("ka{node}.conf"));
+        std::fs::write(&path, conf).expect("write config");
+        let pid = |what: &str| dir.join(format!("ka{node}-{what}.pid"));
+        let log = dir.join(format!("ka{node}.log"));
+        let out = File::create(&log).expect("log file");
+        let child = lab
+            .command(lab.node(node), "keepalived")
+            .args(["-n", "-l", "-D", "-P", "-f"])
+            .arg(&path)
+            .arg("-p")
+            .arg(pid("main"))
+            .arg("-r")
+            .arg(pid("vrrp"))
+            .stdout(out.try_clone().expect("log file"))
+            .stderr(out)
+            .spawn()
+            .expect("start keepalived");
+        Keepalived {
+            child,
+            vrrp_pid: pid("vrrp"),
+            log,
+        }
+    }
+
+    /// SIGKILL goes to the VRRP child too, as in a crash: the parent would
+    /// otherwise restart it. Other signals go to the parent, which forwards.
+    pub fn signal(&self, sig: libc::c_int) {
+        if sig == libc::SIGKILL {
+            let child = std::fs::read_to_string(&self.vrrp_pid).expect("VRRP pid file");
+            kill(child.trim().parse().expect("pid"), sig);
+        }
+        kill(self.child.id(), sig);
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<ExitStatus> {
+        wait_exit(&mut self.child, limit)
+    }
+}
+
+pub fn holds(lab: &Lab, node: usize, vip: &str) -> bool {
+    let text = lab.addresses(node).expect("ip addr");
+    text.split_whitespace()
+        .any(|w| w.split('/').next() == Some(vip))
+}
+
+/// How long `cond` took to become true, if it did within `limit`.
+pub fn within(limit: Duration, mut cond: impl FnMut() -> bool) -> Option<Duration> {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if cond() {
+            return Some(start.elapsed());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    None
+}
+
+/// tcpdump on the lab's bridge, writing every VRRP, ARP and ICMPv6 frame as
+/// it comes (`--immediate-mode`: libpcap's block timeout would lose the last
+/// second at SIGINT).
+pub struct Capture {
+    child: Child,
+    file: PathBuf,
+}
+
+impl Capture {
+    /// Whole frames into `dir/bridge.pcap`.
+    pub fn start(lab: &Lab, dir: &Path) -> Option<Capture> {
+        Capture::start_to(lab, &dir.join("bridge.pcap"), 0)
+    }
+
+    /// Frames cut to `snaplen` bytes (0: whole) into `file`.
+    pub fn start_to(lab: &Lab, file: &Path, snaplen: u32) -> Option<Capture> {
+        let err = file.with_extension("tcpdump.err");
+        let child = lab
+            .command(lab.bridge(), "tcpdump")
+            .args(["-Z", "root", "--immediate-mode", "-i", "br0", "-U", "-n"])
+            .args(["-s", &snaplen.to_string(), "-w"])
+            .arg(file)
+            .arg("ip proto 112 or ip6 proto 112 or arp or icmp6")
+            .stdout(Stdio::null())
+            .stderr(File::create(&err).expect("tcpdump stderr"))
+            .spawn()
+            .ok()?;
+        let listening = within(Duration::from_secs(5), || {
+            std::fs::read_to_string(&err).is_ok_and(|t| t.contains("listening on"))
+        });
+        listening.map(|_| Capture {
+            child,
+            file: file.to_path_buf(),
+        })
+    }
+
+    pub fn stop(mut self) -> PathBuf {
+        kill(self.child.id(), libc::SIGINT);
+        let _ = self.child.wait();
+        self.file
+    }
+}
