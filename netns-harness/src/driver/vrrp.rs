@@ -18,7 +18,7 @@ use vigil_core::vrrp::{Action, Command, Reason, Received, Router, State, Vip};
 
 use super::arp::Announcer;
 use super::checkers::Order;
-use super::clock::Clock;
+use super::clock::{Clock, Timer};
 use super::control::{self, VrrpStatus};
 use super::host::Interfaces;
 use super::netlink::{Link, Netlink};
@@ -28,7 +28,7 @@ use super::notify_fifo::NotifyFifos;
 use super::smtp_alert::SmtpAlerts;
 use super::track::{Report, Trackers};
 use super::vrrp_socket::{Family, VrrpSocket};
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// What the main thread asks of the VRRP thread.
 #[derive(Debug)]
@@ -105,10 +105,8 @@ pub async fn serve(
     vrrp.remove_stale(&resolved).await;
     vrrp.apply(resolved)?;
     info!("Startup complete");
-    // One timer, moved only when the router's deadline moves: a new timer
-    // per loop costs the reactor a wake-up per advert.
-    let sleep = tokio::time::sleep_until(vrrp.clock.deadline(clock.now()));
-    tokio::pin!(sleep);
+    // One kernel timer, moved only when the router's deadline moves.
+    let timer = Timer::new(clock).map_err(Error::io("creating the VRRP timer"))?;
     let mut armed = None;
     loop {
         vrrp.flush().await;
@@ -121,14 +119,17 @@ pub async fn serve(
         }
         let deadline = vrrp.router.poll_timeout();
         if deadline != armed {
-            if let Some(at) = deadline {
-                sleep.as_mut().reset(vrrp.clock.deadline(at));
+            if let Err(e) = timer.arm(deadline) {
+                error!("arming the VRRP timer: {e}");
             }
             armed = deadline;
         }
         tokio::select! {
             rx = recv_any(&vrrp.sockets, vrrp.turn) => vrrp.received(rx).await,
-            () = &mut sleep, if deadline.is_some() => {
+            fired = timer.fired(), if deadline.is_some() => {
+                if let Err(e) = fired {
+                    error!("reading the VRRP timer: {e}");
+                }
                 armed = None;
                 vrrp.router.handle_timeout(vrrp.clock.now());
             }
