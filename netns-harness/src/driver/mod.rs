@@ -50,7 +50,7 @@ use tracing::{error, info, warn};
 use vigil_core::config::Config;
 
 use crate::error::{Error, Result};
-use checkers::{LoggedTable, Order};
+use checkers::Order;
 use control::ControlSocket;
 use signals::{Request, Signals};
 use vrrp::Control;
@@ -98,7 +98,7 @@ pub fn run(
             let (tx, orders) = mpsc::unbounded_channel();
             let config = config.clone();
             threads.push(spawn("checker", done_tx.clone(), move || {
-                checkers::serve(config, Box::new(LoggedTable::default()), orders)
+                checkers::serve(config, checkers::backend(), orders)
             })?);
             Some(tx)
         };
