@@ -134,10 +134,13 @@ struct Checkers {
     stopping: bool,
 }
 
-/// Runs the virtual servers of `config` until told to stop.
+/// Runs the virtual servers of `config` until told to stop. With
+/// `release` false (`--dont-release-ipvs`) stopping leaves the table as it
+/// is, so traffic keeps flowing while the daemon restarts.
 pub async fn serve(
     config: Config,
     mut backend: Box<dyn IpvsBackend>,
+    release: bool,
     mut orders: mpsc::UnboundedReceiver<Order>,
 ) -> Result<()> {
     let clock = Clock::start();
@@ -205,7 +208,14 @@ pub async fn serve(
                 }
                 // The main thread is gone: nobody can stop us later.
                 Some(Order::Stop) | None => {
-                    c.director.shutdown();
+                    // keepalived's --dont-release-ipvs skips clear_services()
+                    // whole: neither the table changes nor the quorum-down
+                    // and notify_down scripts that come with them.
+                    if release {
+                        c.director.shutdown();
+                    } else {
+                        info!("Leaving the virtual servers in IPVS (--dont-release-ipvs)");
+                    }
                     c.stopping = true;
                 }
             },
