@@ -33,6 +33,9 @@ pub struct Args {
     /// Like keepalived's: leave the virtual addresses in place on stop.
     #[arg(long)]
     pub dont_release_vrrp: bool,
+    /// Like keepalived's: leave the virtual servers in IPVS on stop.
+    #[arg(long)]
+    pub dont_release_ipvs: bool,
     /// Where `vigil status` reaches the daemon (a Unix socket, mode 0600).
     #[arg(long, value_name = "PATH", default_value = control::DEFAULT_SOCKET)]
     pub control_socket: PathBuf,
@@ -67,6 +70,7 @@ pub fn run(args: &Args) -> ExitCode {
     };
     let options = Options {
         dont_release_vrrp: args.dont_release_vrrp,
+        dont_release_ipvs: args.dont_release_ipvs,
         control_socket: Some(args.control_socket.clone()),
     };
     match driver::run(config, &options, || {

@@ -164,11 +164,18 @@ impl Director {
             });
             vs.model.set_vip_present(present);
         }
-        let owned = d.desired();
+        // By the configured keys, not by the desired table: before init no
+        // service is running, so that table is empty and nothing would be
+        // adopted (each service's add then refused by the kernel).
+        let owned: Vec<ServiceKey> = d
+            .services
+            .iter()
+            .flat_map(|s| s.model.keys().iter().copied())
+            .collect();
         d.actual.services = actual
             .services
             .iter()
-            .filter(|s| owned.service(s.spec.key).is_some())
+            .filter(|s| owned.contains(&s.spec.key))
             .cloned()
             .collect();
         for i in 0..d.services.len() {

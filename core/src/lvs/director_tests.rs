@@ -437,6 +437,35 @@ fn services_the_config_does_not_name_are_left_alone() {
 }
 
 #[test]
+fn a_configured_service_in_the_kernel_is_adopted_and_corrected() {
+    let text = "virtual_server 10.0.0.100 80 { protocol TCP\n real_server 10.0.0.10 80 { } }";
+    // What an earlier run left: the service, with a real server since
+    // removed from the config.
+    let mut kernel = IpvsState::default();
+    let mut earlier = Director::new(
+        Instant::ZERO,
+        &config(&text.replace("10.0.0.10 80", "10.0.0.99 80")),
+        &IpvsState::default(),
+        &[],
+        1,
+    )
+    .unwrap();
+    for a in drain(&mut earlier) {
+        if let DirectorAction::Ipvs(op) = a {
+            kernel.apply(&op).unwrap();
+        }
+    }
+    let mut d = Director::new(Instant::ZERO, &config(text), &kernel, &[], 1).unwrap();
+    assert_eq!(
+        ops(&drain(&mut d)),
+        [
+            "-d -t 10.0.0.100:80 -r 10.0.0.99:80",
+            "-a -t 10.0.0.100:80 -r 10.0.0.10:80 -m -w 1"
+        ]
+    );
+}
+
+#[test]
 fn omega_runs_the_down_scripts_on_shutdown() {
     let text = r#"
 virtual_server 10.0.0.100 80 {

@@ -19,14 +19,15 @@ use vigil_core::vrrp::track::{Track, TrackKind};
 
 use super::clock::Clock;
 use super::control::{self, VirtualServerStatus};
+use super::ipvs::{self, Ipvs, IpvsError};
 use super::probe;
 use super::scripts;
 use super::track::{Report, Trackers};
 use crate::error::{Error, Result};
 
-/// Where the director's table changes go: the kernel's IPVS, or a stand-in.
-/// The generic-netlink implementation lands separately and implements this
-/// same trait; until then [`LoggedTable`] is the daemon's.
+/// Where the director's table changes go: the kernel's IPVS
+/// ([`KernelTable`]), or a stand-in ([`LoggedTable`]) where the kernel has
+/// none; [`backend`] picks.
 pub trait IpvsBackend: Send {
     /// The table as it is now (at start: what an earlier run left).
     fn dump(&mut self) -> Result<IpvsState>;
@@ -51,6 +52,55 @@ impl IpvsBackend for LoggedTable {
         self.table
             .apply(op)
             .map_err(|e| Error::Command(format!("ipvsadm {op}: {e}")))
+    }
+}
+
+/// An [`IpvsBackend`] that programs the kernel's IPVS table of this
+/// thread's network namespace over generic netlink, logging each change as
+/// the `ipvsadm` call making it, as [`LoggedTable`] does.
+pub struct KernelTable {
+    ipvs: Ipvs,
+}
+
+impl KernelTable {
+    pub fn open() -> std::result::Result<KernelTable, IpvsError> {
+        Ok(KernelTable {
+            ipvs: Ipvs::open()?,
+        })
+    }
+}
+
+impl IpvsBackend for KernelTable {
+    fn dump(&mut self) -> Result<IpvsState> {
+        self.ipvs
+            .dump()
+            .map_err(|e| Error::Command(format!("reading the IPVS table: {e}")))
+    }
+
+    fn apply(&mut self, op: &IpvsOp) -> Result<()> {
+        info!("ipvsadm {op}");
+        self.ipvs.apply(op).map_err(|e| match e {
+            // Already names the call.
+            IpvsError::Kernel { .. } => Error::Command(e.to_string()),
+            e => Error::Command(format!("ipvsadm {op}: {e}")),
+        })
+    }
+}
+
+/// The kernel's table when it has IPVS (loading `ip_vs` if need be), else
+/// a [`LoggedTable`] with one warning: the health checks and their log are
+/// worth having on a host that cannot forward.
+pub fn backend() -> Box<dyn IpvsBackend> {
+    if !ipvs::kernel_has_ipvs() {
+        warn!("IPVS not available: virtual servers are logged, not programmed");
+        return Box::new(LoggedTable::default());
+    }
+    match KernelTable::open() {
+        Ok(t) => Box::new(t),
+        Err(e) => {
+            warn!("IPVS not available: virtual servers are logged, not programmed ({e})");
+            Box::new(LoggedTable::default())
+        }
     }
 }
 
@@ -84,10 +134,13 @@ struct Checkers {
     stopping: bool,
 }
 
-/// Runs the virtual servers of `config` until told to stop.
+/// Runs the virtual servers of `config` until told to stop. With
+/// `release` false (`--dont-release-ipvs`) stopping leaves the table as it
+/// is, so traffic keeps flowing while the daemon restarts.
 pub async fn serve(
     config: Config,
     mut backend: Box<dyn IpvsBackend>,
+    release: bool,
     mut orders: mpsc::UnboundedReceiver<Order>,
 ) -> Result<()> {
     let clock = Clock::start();
@@ -155,7 +208,14 @@ pub async fn serve(
                 }
                 // The main thread is gone: nobody can stop us later.
                 Some(Order::Stop) | None => {
-                    c.director.shutdown();
+                    // keepalived's --dont-release-ipvs skips clear_services()
+                    // whole: neither the table changes nor the quorum-down
+                    // and notify_down scripts that come with them.
+                    if release {
+                        c.director.shutdown();
+                    } else {
+                        info!("Leaving the virtual servers in IPVS (--dont-release-ipvs)");
+                    }
                     c.stopping = true;
                 }
             },

@@ -50,7 +50,7 @@ use tracing::{error, info, warn};
 use vigil_core::config::Config;
 
 use crate::error::{Error, Result};
-use checkers::{LoggedTable, Order};
+use checkers::Order;
 use control::ControlSocket;
 use signals::{Request, Signals};
 use vrrp::Control;
@@ -61,6 +61,9 @@ pub struct Options {
     /// keepalived's `--dont-release-vrrp`: leave the virtual addresses in
     /// place when stopping (a Master still sends priority 0).
     pub dont_release_vrrp: bool,
+    /// keepalived's `--dont-release-ipvs`: leave the virtual servers in
+    /// the kernel's IPVS table when stopping.
+    pub dont_release_ipvs: bool,
     /// Where `vigil status` finds the daemon; none: nowhere.
     pub control_socket: Option<PathBuf>,
 }
@@ -97,8 +100,9 @@ pub fn run(
         } else {
             let (tx, orders) = mpsc::unbounded_channel();
             let config = config.clone();
+            let release = !options.dont_release_ipvs;
             threads.push(spawn("checker", done_tx.clone(), move || {
-                checkers::serve(config, Box::new(LoggedTable::default()), orders)
+                checkers::serve(config, checkers::backend(), release, orders)
             })?);
             Some(tx)
         };

@@ -48,14 +48,7 @@ impl VmError {
 
 /// Whether this kernel has IPVS: loaded, or loadable with `modprobe`.
 pub fn host_has_ipvs() -> bool {
-    let present = || Path::new("/proc/net/ip_vs").exists();
-    let loaded = || {
-        Command::new("modprobe")
-            .args(["-q", "ip_vs"])
-            .status()
-            .is_ok_and(|s| s.success())
-    };
-    present() || (loaded() && present())
+    crate::driver::ipvs::kernel_has_ipvs()
 }
 
 /// `target/vm` of this workspace (or of `CARGO_TARGET_DIR`).

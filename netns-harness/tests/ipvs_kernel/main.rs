@@ -1,6 +1,7 @@
 //! IPVS against a real kernel: the generic netlink driver's round trip and
 //! refusals, `ipvsadm -Ln` against vigil's listing, the schedulers against
-//! the kernel's choices, and NAT forwarding end to end.
+//! the kernel's choices, NAT forwarding end to end, and `vigil run`
+//! programming the table as its checks pass and fail.
 //!
 //! The `kernel_` tests need root and a kernel with IPVS. On a host that
 //! has both they run here, each in network namespaces of its own; on one
@@ -9,6 +10,7 @@
 
 mod support;
 
+mod daemon;
 mod genl;
 mod nat;
 mod sched;

@@ -25,6 +25,20 @@ use std::io;
 use std::net::IpAddr;
 use vigil_core::lvs::ipvs::{IpvsOp, IpvsOpError, IpvsState, ServiceEntry, ServiceKey};
 
+/// Whether this kernel has IPVS: `/proc/net/ip_vs` is there, or is after
+/// `modprobe ip_vs` (a kernel with IPVS as a module loads it on the first
+/// netlink request only when the family is known, which it is not yet).
+pub fn kernel_has_ipvs() -> bool {
+    let present = || std::path::Path::new("/proc/net/ip_vs").exists();
+    let loaded = || {
+        std::process::Command::new("modprobe")
+            .args(["-q", "ip_vs"])
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    present() || (loaded() && present())
+}
+
 /// Why an IPVS request failed.
 #[derive(Debug, thiserror::Error)]
 pub enum IpvsError {
