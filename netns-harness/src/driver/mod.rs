@@ -17,6 +17,7 @@
 //! - [`track`]: vrrp_scripts and track_files; [`notify`]: notify scripts,
 //!   both run by [`scripts`]; [`notify_fifo`]: the notify FIFOs;
 //!   [`smtp_alert`]: the alert mails
+//! - [`users`]: the users and groups scripts run as
 //! - [`signals`], [`clock`]
 //! - [`checkers`]: the director driven by probes, scripts and an IPVS
 //!   backend; [`probe`]: the health checkers' probes (TCP, HTTP/SSL, SMTP,
@@ -38,6 +39,7 @@ pub mod scripts;
 pub mod signals;
 pub mod smtp_alert;
 pub mod track;
+pub mod users;
 pub mod vrrp;
 pub mod vrrp_socket;
 
@@ -90,6 +92,7 @@ pub fn run(
                     None
                 }
             });
+        scripts::configure(&config.global);
         let (done_tx, mut done) = mpsc::unbounded_channel();
         let mut threads = Vec::new();
         let checker = if config.virtual_servers.is_empty() {
@@ -131,6 +134,7 @@ pub fn run(
                     Request::Stop => stop(),
                     Request::Reload => match reload() {
                         Ok(config) => {
+                            scripts::configure(&config.global);
                             match &checker {
                                 Some(c) => {
                                     let _ = c.send(Order::Reload(Box::new(config.clone())));

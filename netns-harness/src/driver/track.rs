@@ -60,9 +60,12 @@ impl Trackers {
             let Some(s) = config.script(&name) else {
                 continue;
             };
-            let Some(script) = s.script.clone() else {
+            let Some(script) = s.script.as_ref() else {
                 continue;
             };
+            // Resolved once per config, as keepalived checks scripts at
+            // load: one refused reports a failure every interval.
+            let script = scripts::prepare(script);
             let kept = previous.and_then(|p| p.debounce.get(&name)).cloned();
             debounce.insert(
                 name.clone(),
@@ -81,7 +84,10 @@ impl Trackers {
                 tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
                 loop {
                     tick.tick().await;
-                    let ok = scripts::succeeds(&script, timeout).await;
+                    let ok = match &script {
+                        Some(s) => scripts::succeeds(s, timeout).await,
+                        None => false,
+                    };
                     let report = Report::Script {
                         name: name.clone(),
                         ok,
