@@ -11,6 +11,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use common::{Vigil, holds, lab, within};
+use vigil_netns::lab::Lab;
 
 const VIP4: &str = "10.77.0.100";
 
@@ -149,4 +150,60 @@ fn script_security_refuses_a_world_writable_script_run_as_root() {
         "",
         "the script ran"
     );
+}
+
+/// `ip route show table all` in node `i`.
+fn routes(lab: &Lab, node: usize) -> String {
+    let out = lab
+        .command(lab.node(node), "ip")
+        .args(["route", "show", "table", "all"])
+        .output()
+        .expect("ip route");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn virtual_routes_follow_master_and_static_ones_outlive_the_daemon() {
+    let Some(lab) = lab(1) else { return };
+    let dir = open_dir();
+    let before = "static_ipaddress {\n    10.88.0.1/24 dev eth0\n}\nstatic_routes {\n    10.99.0.0/24 via 10.88.0.254 dev eth0\n}";
+    // The route's source is the VIP: it can go in only once the VIP is there.
+    let inside = "virtual_routes {\n        10.66.0.0/24 dev eth0 src 10.77.0.100 table 100\n    }";
+    let mut a = Vigil::start(&lab, 1, dir.path(), &conf(150, before, inside), &[]);
+    assert!(
+        within(Duration::from_secs(6), || holds(&lab, 1, VIP4)).is_some(),
+        "{}",
+        a.log()
+    );
+    let has = |what: &str| routes(&lab, 1).contains(what);
+    assert!(
+        within(Duration::from_secs(2), || has(
+            "10.66.0.0/24 dev eth0 table 100"
+        ))
+        .is_some(),
+        "no virtual route:\n{}\n{}",
+        routes(&lab, 1),
+        a.log()
+    );
+    assert!(
+        routes(&lab, 1).contains("proto keepalived"),
+        "{}",
+        routes(&lab, 1)
+    );
+    assert!(holds(&lab, 1, "10.88.0.1"), "{}", a.log());
+    assert!(
+        has("10.99.0.0/24 via 10.88.0.254 dev eth0"),
+        "{}",
+        routes(&lab, 1)
+    );
+    a.signal(libc::SIGTERM);
+    assert!(a.wait_exit(Duration::from_secs(5)).is_some(), "{}", a.log());
+    assert!(
+        !has("10.66.0.0/24"),
+        "virtual route left:\n{}",
+        routes(&lab, 1)
+    );
+    assert!(!holds(&lab, 1, VIP4), "{}", a.log());
+    assert!(holds(&lab, 1, "10.88.0.1"), "static address removed");
+    assert!(has("10.99.0.0/24 via 10.88.0.254"), "static route removed");
 }

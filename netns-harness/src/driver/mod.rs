@@ -9,7 +9,8 @@
 //!
 //! - [`vrrp`]: the router driven by the kernel
 //! - [`vrrp_socket`]: raw VRRP sockets, one per interface and family
-//! - [`netlink`]: interfaces and addresses (the only rtnetlink user)
+//! - [`netlink`]: interfaces, addresses, routes and rules (the only
+//!   rtnetlink user); [`routes`]: virtual and static routes and rules
 //! - [`host`]: the interfaces as resolution and the announcer see them
 //! - [`arp`]: gratuitous ARPs and unsolicited NAs over AF_PACKET
 //! - [`ipvs`]: the kernel's IPVS table over generic netlink
@@ -35,6 +36,7 @@ pub mod nftables;
 pub mod notify;
 pub mod notify_fifo;
 pub mod probe;
+pub mod routes;
 pub mod scripts;
 pub mod signals;
 pub mod smtp_alert;
