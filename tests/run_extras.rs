@@ -207,3 +207,41 @@ fn virtual_routes_follow_master_and_static_ones_outlive_the_daemon() {
     assert!(holds(&lab, 1, "10.88.0.1"), "static address removed");
     assert!(has("10.99.0.0/24 via 10.88.0.254"), "static route removed");
 }
+
+#[test]
+fn a_tracked_process_starting_and_ending_clears_and_sets_a_fault() {
+    let Some(lab) = lab(1) else { return };
+    let dir = open_dir();
+    // An argument no other process has: this test's own sleep only.
+    let arg = format!("3000.{}", std::process::id());
+    let before =
+        format!("vrrp_track_process sleeper {{\n    process sleep {arg}\n    quorum 1\n}}");
+    let inside = "track_process {\n        sleeper\n    }";
+    let a = Vigil::start(&lab, 1, dir.path(), &conf(150, &before, inside), &[]);
+    assert!(
+        within(Duration::from_secs(4), || a
+            .log()
+            .contains("Entering FAULT STATE"))
+        .is_some(),
+        "no fault without the process:\n{}",
+        a.log()
+    );
+    assert!(!holds(&lab, 1, VIP4), "{}", a.log());
+    let mut sleeper = std::process::Command::new("sleep")
+        .arg(&arg)
+        .spawn()
+        .expect("start sleep");
+    let took = within(Duration::from_secs(8), || holds(&lab, 1, VIP4));
+    let _ = sleeper.kill();
+    let _ = sleeper.wait();
+    assert!(
+        took.is_some(),
+        "the process did not clear the fault:\n{}",
+        a.log()
+    );
+    assert!(
+        within(Duration::from_secs(4), || !holds(&lab, 1, VIP4)).is_some(),
+        "the process ending did not fault the instance:\n{}",
+        a.log()
+    );
+}

@@ -41,6 +41,7 @@ pub mod scripts;
 pub mod signals;
 pub mod smtp_alert;
 pub mod track;
+pub mod track_process;
 pub mod users;
 pub mod vrrp;
 pub mod vrrp_socket;
