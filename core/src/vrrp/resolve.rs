@@ -224,11 +224,13 @@ fn tracks(
         });
     }
     for r in &inst.track_process {
+        // The instance's `weight` overrides the tracker's own, as for files.
+        let own = config.track_processes.iter().find(|p| p.name == r.name);
         add(Track {
             kind: TrackKind::Process,
             name: r.name.clone(),
-            weight: r.weight.unwrap_or(0),
-            reverse: r.reverse.unwrap_or(false),
+            weight: r.weight.or(own.map(|p| p.weight)).unwrap_or(0),
+            reverse: r.reverse.or(own.map(|p| p.reverse)).unwrap_or(false),
         });
     }
     out

@@ -9,7 +9,8 @@
 //!
 //! - [`vrrp`]: the router driven by the kernel
 //! - [`vrrp_socket`]: raw VRRP sockets, one per interface and family
-//! - [`netlink`]: interfaces and addresses (the only rtnetlink user)
+//! - [`netlink`]: interfaces, addresses, routes and rules (the only
+//!   rtnetlink user); [`routes`]: virtual and static routes and rules
 //! - [`host`]: the interfaces as resolution and the announcer see them
 //! - [`arp`]: gratuitous ARPs and unsolicited NAs over AF_PACKET
 //! - [`ipvs`]: the kernel's IPVS table over generic netlink
@@ -17,6 +18,7 @@
 //! - [`track`]: vrrp_scripts and track_files; [`notify`]: notify scripts,
 //!   both run by [`scripts`]; [`notify_fifo`]: the notify FIFOs;
 //!   [`smtp_alert`]: the alert mails
+//! - [`users`]: the users and groups scripts run as
 //! - [`signals`], [`clock`]
 //! - [`checkers`]: the director driven by probes, scripts and an IPVS
 //!   backend; [`probe`]: the health checkers' probes (TCP, HTTP/SSL, SMTP,
@@ -34,10 +36,13 @@ pub mod nftables;
 pub mod notify;
 pub mod notify_fifo;
 pub mod probe;
+pub mod routes;
 pub mod scripts;
 pub mod signals;
 pub mod smtp_alert;
 pub mod track;
+pub mod track_process;
+pub mod users;
 pub mod vrrp;
 pub mod vrrp_socket;
 
@@ -93,6 +98,7 @@ pub fn run(
                     None
                 }
             });
+        scripts::configure(&config.global);
         let (done_tx, mut done) = mpsc::unbounded_channel();
         let mut threads = Vec::new();
         let checker = if config.virtual_servers.is_empty() {
@@ -135,6 +141,7 @@ pub fn run(
                     Request::Stop => stop(),
                     Request::Reload => match reload() {
                         Ok(config) => {
+                            scripts::configure(&config.global);
                             match &checker {
                                 Some(c) => {
                                     let _ = c.send(Order::Reload(Box::new(config.clone())));

@@ -1,4 +1,4 @@
-//! The kernel's interfaces and addresses over rtnetlink: the only module that
+//! The kernel's interfaces, addresses, routes and rules over rtnetlink: the only module that
 //! speaks rtnetlink / netlink-packet-route (pinned exactly in the workspace's
 //! Cargo.toml, as their API changes often). Everything it returns is plain data.
 
@@ -7,12 +7,16 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use futures_util::stream::BoxStream;
 use futures_util::{StreamExt, TryStreamExt};
 use rtnetlink::packet_core::{NetlinkMessage, NetlinkPayload};
+use rtnetlink::packet_route::AddressFamily;
 use rtnetlink::packet_route::RouteNetlinkMessage;
 use rtnetlink::packet_route::address::{
     AddressAttribute, AddressFlags, AddressHeaderFlags, AddressMessage, AddressScope,
 };
 use rtnetlink::packet_route::link::{LinkAttribute, LinkFlags, LinkMessage};
-use rtnetlink::{AddressMessageBuilder, Handle, MulticastGroup};
+use rtnetlink::packet_route::route::{RouteMessage, RouteProtocol, RouteScope, RouteType};
+use rtnetlink::packet_route::rule::{RuleAction, RuleAttribute, RuleMessage};
+use rtnetlink::{AddressMessageBuilder, Handle, MulticastGroup, RouteMessageBuilder};
+use vigil_core::config::model::{Route, Rule};
 use vigil_core::frame::Mac;
 use vigil_core::vrrp::Vip;
 
@@ -175,6 +179,207 @@ impl Netlink {
             r => r.map_err(failed("delete address")),
         }
     }
+}
+
+/// keepalived marks the routes it installs with its own protocol number
+/// (`RTPROT_KEEPALIVED`), so that `ip route` shows whose they are.
+const RTPROT_KEEPALIVED: u8 = 18;
+
+impl Netlink {
+    /// `ip route add` of a `virtual_routes`/`static_routes` line; `dev` is
+    /// its interface's index. Already present is success (keepalived adds
+    /// without NLM_F_EXCL).
+    pub async fn add_route(&self, route: &Route, dev: Option<u32>) -> Result<()> {
+        let msg = route_message(route, dev)?;
+        match self.handle.route().add(msg).execute().await {
+            Err(e) if errno(&e) == Some(libc::EEXIST) => Ok(()),
+            r => r.map_err(failed("add route")),
+        }
+    }
+
+    /// `ip route del`; already gone is success.
+    pub async fn del_route(&self, route: &Route, dev: Option<u32>) -> Result<()> {
+        let msg = route_message(route, dev)?;
+        match self.handle.route().del(msg).execute().await {
+            Err(e) if errno(&e) == Some(libc::ESRCH) => Ok(()),
+            r => r.map_err(failed("delete route")),
+        }
+    }
+
+    /// `ip rule add` of a `virtual_rules`/`static_rules` line; already
+    /// present is success.
+    pub async fn add_rule(&self, rule: &Rule) -> Result<()> {
+        let msg = rule_message(rule)?;
+        let mut req = self.handle.rule().add();
+        *req.message_mut() = msg;
+        match req.execute().await {
+            Err(e) if errno(&e) == Some(libc::EEXIST) => Ok(()),
+            r => r.map_err(failed("add rule")),
+        }
+    }
+
+    /// `ip rule del`; already gone is success.
+    pub async fn del_rule(&self, rule: &Rule) -> Result<()> {
+        let msg = rule_message(rule)?;
+        match self.handle.rule().del(msg).execute().await {
+            Err(e) if errno(&e) == Some(libc::ENOENT) => Ok(()),
+            r => r.map_err(failed("delete rule")),
+        }
+    }
+}
+
+fn invalid(what: &str, detail: impl std::fmt::Display) -> Error {
+    Error::Netlink {
+        what: what.to_string(),
+        message: detail.to_string(),
+    }
+}
+
+/// A routing table by number or by the names iproute2 always knows.
+fn table(name: &str) -> Result<u32> {
+    match name {
+        "main" => Ok(254),
+        "local" => Ok(255),
+        "default" => Ok(253),
+        n => n
+            .parse()
+            .map_err(|_| invalid("table", format!("unknown table '{n}'"))),
+    }
+}
+
+/// The route as the kernel takes it. Options vigil does not translate yet
+/// (`nexthop`, `mtu` and the like) are refused rather than silently left
+/// out, since a route without them is a different route.
+fn route_message(r: &Route, dev: Option<u32>) -> Result<RouteMessage> {
+    if !r.nexthop.is_empty() || !r.options.is_empty() {
+        return Err(invalid(
+            "route",
+            format!(
+                "{}: nexthop and route options are not supported yet",
+                r.dest
+            ),
+        ));
+    }
+    let bad = |e| invalid("route", e);
+    let mut b = RouteMessageBuilder::<IpAddr>::new()
+        .destination_prefix(r.dest.addr, r.dest.len)
+        .map_err(bad)?;
+    if let Some(via) = r.via {
+        b = b.gateway(via).map_err(bad)?;
+    }
+    if let Some(src) = r.src {
+        b = b.pref_source(src).map_err(bad)?;
+    }
+    if let Some(i) = dev {
+        b = b.output_interface(i);
+    }
+    if let Some(t) = &r.table {
+        b = b.table_id(table(t)?);
+    }
+    if let Some(m) = r.metric {
+        b = b.priority(m);
+    }
+    if r.onlink {
+        b = b.onlink();
+    }
+    let kind = match r.route_type.as_deref() {
+        None | Some("unicast") => RouteType::Unicast,
+        Some("blackhole") => RouteType::BlackHole,
+        Some("unreachable") => RouteType::Unreachable,
+        Some("prohibit") => RouteType::Prohibit,
+        Some("throw") => RouteType::Throw,
+        Some("local") => RouteType::Local,
+        Some(t) => return Err(invalid("route", format!("type '{t}' is not supported yet"))),
+    };
+    // The kernel's default scope: link for a device route without gateway,
+    // host for local routes, universe otherwise (as iproute2 chooses).
+    let scope = match r.scope.as_deref() {
+        Some("host") => RouteScope::Host,
+        Some("link") => RouteScope::Link,
+        Some("site") => RouteScope::Site,
+        Some("nowhere") => RouteScope::NoWhere,
+        Some("global" | "universe") => RouteScope::Universe,
+        Some(n) => RouteScope::from(
+            n.parse::<u8>()
+                .map_err(|_| invalid("route", format!("scope '{n}'")))?,
+        ),
+        None if kind == RouteType::Local => RouteScope::Host,
+        None if r.via.is_none() && kind == RouteType::Unicast && r.dest.addr.is_ipv4() => {
+            RouteScope::Link
+        }
+        None => RouteScope::Universe,
+    };
+    let protocol = match r.protocol.as_deref() {
+        None => RouteProtocol::from(RTPROT_KEEPALIVED),
+        Some("boot") => RouteProtocol::Boot,
+        Some("static") => RouteProtocol::Static,
+        Some("kernel") => RouteProtocol::Kernel,
+        Some(n) => RouteProtocol::from(
+            n.parse::<u8>()
+                .map_err(|_| invalid("route", format!("protocol '{n}'")))?,
+        ),
+    };
+    Ok(b.kind(kind).scope(scope).protocol(protocol).build())
+}
+
+/// The rule as the kernel takes it: from, to, table, priority, and the
+/// options `iif`, `oif`, `fwmark`, `tos`; other options are refused.
+fn rule_message(r: &Rule) -> Result<RuleMessage> {
+    let mut m = RuleMessage::default();
+    let family = r.from.or(r.to).map(|p| p.addr);
+    m.header.family = match family {
+        Some(IpAddr::V6(_)) => AddressFamily::Inet6,
+        _ => AddressFamily::Inet,
+    };
+    if let Some(p) = r.from {
+        m.header.src_len = p.len;
+        m.attributes.push(RuleAttribute::Source(p.addr));
+    }
+    if let Some(p) = r.to {
+        m.header.dst_len = p.len;
+        m.attributes.push(RuleAttribute::Destination(p.addr));
+    }
+    m.header.action = RuleAction::ToTable;
+    let t = r.table.as_deref().map_or(Ok(254), table)?;
+    match u8::try_from(t) {
+        Ok(small) => m.header.table = small,
+        Err(_) => m.attributes.push(RuleAttribute::Table(t)),
+    }
+    if let Some(p) = r.priority {
+        m.attributes.push(RuleAttribute::Priority(p));
+    }
+    for (key, value) in &r.options {
+        let number = |v: &str| {
+            let v = v.split('/').next().unwrap_or(v);
+            match v.strip_prefix("0x") {
+                Some(hex) => u32::from_str_radix(hex, 16),
+                None => v.parse(),
+            }
+            .map_err(|_| invalid("rule", format!("{key} '{value}'")))
+        };
+        match key.as_str() {
+            "iif" => m.attributes.push(RuleAttribute::Iifname(value.clone())),
+            "oif" => m.attributes.push(RuleAttribute::Oifname(value.clone())),
+            "fwmark" => m.attributes.push(RuleAttribute::FwMark(number(value)?)),
+            "tos" => {
+                m.header.tos = u8::try_from(number(value)?)
+                    .map_err(|_| invalid("rule", format!("tos '{value}'")))?;
+            }
+            k => {
+                return Err(invalid(
+                    "rule",
+                    format!("option '{k}' is not supported yet"),
+                ));
+            }
+        }
+    }
+    if !r.flags.is_empty() {
+        return Err(invalid(
+            "rule",
+            format!("{} are not supported yet", r.flags.join(", ")),
+        ));
+    }
+    Ok(m)
 }
 
 /// keepalived's scope names (`ip addr ... scope`), or a number.

@@ -15,12 +15,12 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
 
-use nix::unistd::{Gid, Group, Uid, User, chown};
+use nix::unistd::{Gid, Uid, chown};
 use tracing::{info, warn};
 use vigil_core::config::Config;
 use vigil_core::vrrp::State;
 
-use super::notify;
+use super::{notify, users};
 
 struct Fifo {
     path: PathBuf,
@@ -84,8 +84,8 @@ fn open(path: PathBuf, user: Option<&String>, group: Option<&String>) -> std::io
         if e.kind() != std::io::ErrorKind::AlreadyExists {
             return Err(e);
         }
-    } else if user.is_some()
-        && let Err(e) = chown(&path, uid(user), gid(user, group))
+    } else if let Some((uid, gid)) = user.and_then(|u| owner(u, group))
+        && let Err(e) = chown(&path, Some(uid), Some(gid))
     {
         info!("Failed to set uid:gid for fifo {}: {e}", path.display());
     }
@@ -106,23 +106,11 @@ fn open(path: PathBuf, user: Option<&String>, group: Option<&String>) -> std::io
     })
 }
 
-/// A user given by name or number; unknown ones leave the owner as it is.
-fn uid(user: Option<&String>) -> Option<Uid> {
-    let u = user?;
-    u.parse()
+/// The owner `user [group]` names; one that cannot be resolved leaves
+/// the FIFO's owner as it is (logged), as keepalived does.
+fn owner(user: &str, group: Option<&String>) -> Option<(Uid, Gid)> {
+    users::ids(user, group.map(String::as_str))
+        .inspect_err(|e| info!("notify fifo owner: {e}"))
         .ok()
-        .map(Uid::from_raw)
-        .or_else(|| Some(User::from_name(u).ok()??.uid))
-}
-
-/// The group given, else the user's primary group (keepalived's default).
-fn gid(user: Option<&String>, group: Option<&String>) -> Option<Gid> {
-    match group {
-        Some(g) => g
-            .parse()
-            .ok()
-            .map(Gid::from_raw)
-            .or_else(|| Some(Group::from_name(g).ok()??.gid)),
-        None => Some(User::from_name(user?).ok()??.gid),
-    }
+        .map(|ids| (ids.uid, ids.gid))
 }

@@ -1,5 +1,6 @@
 //! What instances track besides interfaces: `vrrp_script`s run every
-//! `interval`, `track_file`s read when they change. Each runs as a task on
+//! `interval`, `track_file`s read when they change, `vrrp_track_process`es
+//! counted in /proc ([`track_process`]). Each runs as a task on
 //! the VRRP thread and reports to the VRRP loop, which turns reports into
 //! the router's `Command::Track` — as the simulator's driver does with the
 //! results its scenario sets.
@@ -12,7 +13,7 @@ use tokio::task::JoinHandle;
 use vigil_core::config::Config;
 use vigil_core::vrrp::track::{self, Debounce, Track, TrackKind, TrackState};
 
-use super::scripts;
+use super::{scripts, track_process};
 
 /// How often a track_file is read. Polling keeps this free of inotify's
 /// watch limits and rename subtleties; a tenth of a second is well inside
@@ -24,6 +25,7 @@ const FILE_POLL: Duration = Duration::from_millis(100);
 pub enum Report {
     Script { name: String, ok: bool },
     File { name: String, value: i64 },
+    Process { name: String, up: bool },
 }
 
 /// The running trackers of one configuration.
@@ -60,9 +62,12 @@ impl Trackers {
             let Some(s) = config.script(&name) else {
                 continue;
             };
-            let Some(script) = s.script.clone() else {
+            let Some(script) = s.script.as_ref() else {
                 continue;
             };
+            // Resolved once per config, as keepalived checks scripts at
+            // load: one refused reports a failure every interval.
+            let script = scripts::prepare(script);
             let kept = previous.and_then(|p| p.debounce.get(&name)).cloned();
             debounce.insert(
                 name.clone(),
@@ -81,7 +86,10 @@ impl Trackers {
                 tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
                 loop {
                     tick.tick().await;
-                    let ok = scripts::succeeds(&script, timeout).await;
+                    let ok = match &script {
+                        Some(s) => scripts::succeeds(s, timeout).await,
+                        None => false,
+                    };
                     let report = Report::Script {
                         name: name.clone(),
                         ok,
@@ -121,6 +129,15 @@ impl Trackers {
                 }
             }));
         }
+        for name in tracked(TrackKind::Process) {
+            let Some(t) = config.track_processes.iter().find(|t| t.name == name) else {
+                continue;
+            };
+            tasks.push(tokio::spawn(track_process::watch(
+                t.clone(),
+                reports.clone(),
+            )));
+        }
         Trackers { tasks, debounce }
     }
 
@@ -133,6 +150,10 @@ impl Trackers {
                 Some((TrackKind::Script, name, state))
             }
             Report::File { name, value } => Some((TrackKind::File, name, TrackState::Value(value))),
+            Report::Process { name, up } => {
+                let state = if up { TrackState::Up } else { TrackState::Down };
+                Some((TrackKind::Process, name, state))
+            }
         }
     }
 }

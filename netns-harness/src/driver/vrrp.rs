@@ -25,6 +25,7 @@ use super::netlink::{Link, Netlink};
 use super::nftables::NoAcceptTables;
 use super::notify;
 use super::notify_fifo::NotifyFifos;
+use super::routes::{self, VirtualRoutes};
 use super::smtp_alert::SmtpAlerts;
 use super::track::{Report, Trackers};
 use super::vrrp_socket::{Family, VrrpSocket};
@@ -61,6 +62,7 @@ struct Vrrp {
     no_accept: NoAcceptTables,
     fifos: NotifyFifos,
     mail: SmtpAlerts,
+    routes: VirtualRoutes,
     /// False with `--dont-release-vrrp`: addresses stay when the daemon stops.
     release_on_stop: bool,
     stopping: bool,
@@ -82,6 +84,7 @@ pub async fn serve(
     let resolved = resolve::resolve(&config, &host);
     let (reports, mut tracked) = mpsc::channel(REPORT_QUEUE);
     let fifos = NotifyFifos::open(&config);
+    routes::install_static(&netlink, &host, &config).await;
     let mail = SmtpAlerts::new(&config);
     let mut vrrp = Vrrp {
         config,
@@ -98,6 +101,7 @@ pub async fn serve(
         no_accept: NoAcceptTables::default(),
         fifos,
         mail,
+        routes: VirtualRoutes::default(),
         release_on_stop,
         stopping: false,
         checkers,
@@ -340,6 +344,9 @@ impl Vrrp {
         }
         let mut announcements = Vec::new();
         let mut logged: Vec<(String, bool)> = Vec::new();
+        // Routes follow once the actions are done: a route may use a VIP
+        // that an AddVip after the Notify adds.
+        let mut moved = Vec::new();
         while let Some(a) = self.router.poll_action() {
             match a {
                 Action::Notify {
@@ -353,6 +360,7 @@ impl Vrrp {
                     notify::instance(&self.config, &instance, to, priority);
                     self.fifos.write("INSTANCE", &instance, to, priority);
                     self.mail.instance(&self.config, &instance, to);
+                    moved.push((instance, to));
                 }
                 Action::GroupNotify { group, from, to } => {
                     info!(group = %group, from = %from, to = %to, "VRRP_Group({group}) Syncing instances to {to} state");
@@ -401,6 +409,12 @@ impl Vrrp {
                     }
                 }
             }
+        }
+        let keep = self.stopping && !self.release_on_stop;
+        for (instance, to) in moved {
+            self.routes
+                .follow(&self.netlink, &self.host, &self.config, &instance, to, keep)
+                .await;
         }
         self.announce(&announcements);
     }

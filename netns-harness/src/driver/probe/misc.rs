@@ -10,8 +10,9 @@
 //! [`ProbeResult::Timeout`]. A script killed by some other signal fails.
 
 use super::{Step, failed};
+use crate::driver::users;
 use nix::sys::signal::{Signal, killpg};
-use nix::unistd::{Gid, Group, Pid, Uid, User};
+use nix::unistd::Pid;
 use std::os::unix::process::ExitStatusExt;
 use std::process::{ExitStatus, Stdio};
 use std::time::Duration;
@@ -30,7 +31,10 @@ pub(super) async fn probe(
     let (program, rest) = args
         .split_first()
         .ok_or_else(|| failed("misc_path", "empty"))?;
-    let ids = identity(user, group)?;
+    let ids = match user {
+        Some(name) => Some(users::ids(name, group).map_err(|e| failed("user", e))?),
+        None => None,
+    };
     let mut cmd = Command::new(program);
     cmd.args(rest)
         .stdin(Stdio::null())
@@ -39,20 +43,15 @@ pub(super) async fn probe(
         .process_group(0)
         .kill_on_drop(true);
     // SAFETY: the closure runs in the forked child before exec and only
-    // makes async-signal-safe system calls (prctl, setgroups, setgid,
-    // setuid); it allocates nothing.
+    // calls prctl, which is async-signal-safe; it allocates nothing.
     unsafe {
-        cmd.pre_exec(move || {
+        cmd.pre_exec(|| {
             nix::sys::prctl::set_pdeathsig(Signal::SIGTERM)?;
-            if let Some((uid, gid)) = ids {
-                nix::unistd::setgroups(&[gid])?;
-                nix::unistd::setgid(gid)?;
-                if let Some(uid) = uid {
-                    nix::unistd::setuid(uid)?;
-                }
-            }
             Ok(())
         });
+    }
+    if let Some(ids) = ids {
+        users::run_as(&mut cmd, ids);
     }
     let mut child = cmd.spawn().map_err(|e| failed(program, e))?;
     match tokio::time::timeout(timeout, child.wait()).await {
@@ -87,28 +86,4 @@ async fn terminate(child: &mut Child) {
     }
     let _ = killpg(pgid, Signal::SIGKILL);
     let _ = child.wait().await;
-}
-
-/// The uid (if a user is named) and gid to run as: the user's primary
-/// group unless `group` names another. Resolved before the fork, since
-/// name lookups are not safe between fork and exec.
-fn identity(user: Option<&str>, group: Option<&str>) -> Step<Option<(Option<Uid>, Gid)>> {
-    let user = match user {
-        Some(name) => Some(
-            User::from_name(name)
-                .map_err(|e| failed(&format!("user {name}"), e))?
-                .ok_or_else(|| failed("user", format!("{name} does not exist")))?,
-        ),
-        None => None,
-    };
-    let gid = match group {
-        Some(name) => Some(
-            Group::from_name(name)
-                .map_err(|e| failed(&format!("group {name}"), e))?
-                .ok_or_else(|| failed("group", format!("{name} does not exist")))?
-                .gid,
-        ),
-        None => user.as_ref().map(|u| u.gid),
-    };
-    Ok(gid.map(|gid| (user.map(|u| u.uid), gid)))
 }
