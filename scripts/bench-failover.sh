@@ -43,7 +43,7 @@ start() {
     IMPL[$n]=$impl
     rm -f "$LAB_TMP/ka$n-vrrp.pid"
     if [ "$impl" = vigil ]; then
-        ip netns exec "$(ns "$n")" "$VIGIL" run -f "$3" 2>>"$LAB_TMP/n$n.log" &
+        ip netns exec "$(ns "$n")" "$VIGIL" run -f "$3" --control-socket "$LAB_TMP/n$n.sock" 2>>"$LAB_TMP/n$n.log" &
     else
         # shellcheck disable=SC2086
         ip netns exec "$(ns "$n")" keepalived -n -l -P ${4:-} -f "$3" -p "$LAB_TMP/ka$n.pid" \

@@ -53,9 +53,9 @@ measure() { # measure NAME MASTER_PID BACKUP_PID
 
 for i in 1 2; do conf $((200 - 50 * i)) "$LAB_TMP/node$i.conf"; done
 
-ip netns exec "$(ns 1)" "$VIGIL" run -f "$LAB_TMP/node1.conf" 2>"$LAB_TMP/vigil1.log" &
+ip netns exec "$(ns 1)" "$VIGIL" run -f "$LAB_TMP/node1.conf" --control-socket "$LAB_TMP/node1.sock" 2>"$LAB_TMP/vigil1.log" &
 V1=$!; LAB_PIDS+=("$V1")
-ip netns exec "$(ns 2)" "$VIGIL" run -f "$LAB_TMP/node2.conf" 2>"$LAB_TMP/vigil2.log" &
+ip netns exec "$(ns 2)" "$VIGIL" run -f "$LAB_TMP/node2.conf" --control-socket "$LAB_TMP/node2.sock" 2>"$LAB_TMP/vigil2.log" &
 V2=$!; LAB_PIDS+=("$V2")
 measure vigil "$V1" "$V2"
 grep -q "Entering MASTER STATE" "$LAB_TMP/vigil1.log" || { echo "vigil node 1 not Master" >&2; exit 1; }

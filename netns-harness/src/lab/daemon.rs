@@ -60,6 +60,8 @@ impl Daemon {
             .arg(self.dir.config())
             .args(["--log-format", "json", "--pid-file"])
             .arg(self.dir.pid_file())
+            .arg("--control-socket")
+            .arg(self.dir.control_socket())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())

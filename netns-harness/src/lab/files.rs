@@ -35,6 +35,12 @@ impl NodeDir {
         self.root.join("vigil.pid")
     }
 
+    /// The node's own control socket: not the host's `/run/vigil`, which
+    /// every node of a lab (and the host) would otherwise share.
+    pub fn control_socket(&self) -> PathBuf {
+        self.root.join("vigil.sock")
+    }
+
     pub fn log_file(&self) -> PathBuf {
         self.root.join("vigil.log")
     }
