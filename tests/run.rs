@@ -11,7 +11,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{Capture, Keepalived, Vigil, holds, keepalived_missing, lab, within};
+use common::{Capture, Keepalived, Vigil, holds, keepalived_missing, lab, vrrp_conf_with, within};
 use vigil_netns::lab::Lab;
 
 const VIP4: &str = "10.77.0.100";
@@ -19,27 +19,6 @@ const VIP6: &str = "fd77::161";
 
 fn vrrp_conf(priority: u8, vip: &str, advert_int: &str) -> String {
     vrrp_conf_with(priority, vip, advert_int, "", "")
-}
-
-/// A config with `before` the instance (scripts, track files) and `inside` it.
-fn vrrp_conf_with(priority: u8, vip: &str, advert_int: &str, before: &str, inside: &str) -> String {
-    let prefix = if vip.contains(':') { 64 } else { 24 };
-    format!(
-        "{before}
-vrrp_instance VI_1 {{
-    {inside}
-    state BACKUP
-    interface eth0
-    virtual_router_id 51
-    priority {priority}
-    advert_int {advert_int}
-    version 3
-    virtual_ipaddress {{
-        {vip}/{prefix}
-    }}
-}}
-"
-    )
 }
 
 /// Starts node 1 (priority 150) and node 2 (priority 100) and waits until

@@ -10,29 +10,14 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::time::Duration;
 
-use common::{Vigil, holds, lab, within};
+use common::{Vigil, holds, lab, vrrp_conf_with, within};
 use vigil_netns::lab::Lab;
 
 const VIP4: &str = "10.77.0.100";
 
 /// One instance on eth0 with `before` ahead of it and `inside` it.
 fn conf(priority: u8, before: &str, inside: &str) -> String {
-    format!(
-        "{before}
-vrrp_instance VI_1 {{
-    {inside}
-    state BACKUP
-    interface eth0
-    virtual_router_id 51
-    priority {priority}
-    advert_int 1
-    version 3
-    virtual_ipaddress {{
-        {VIP4}/24
-    }}
-}}
-"
-    )
+    vrrp_conf_with(priority, VIP4, "1", before, inside)
 }
 
 /// Writes an executable shell script `name` in `dir` with `mode`.

@@ -207,3 +207,30 @@ impl Capture {
         self.file
     }
 }
+
+/// A config with `before` the instance (scripts, track files) and `inside` it.
+pub fn vrrp_conf_with(
+    priority: u8,
+    vip: &str,
+    advert_int: &str,
+    before: &str,
+    inside: &str,
+) -> String {
+    let prefix = if vip.contains(':') { 64 } else { 24 };
+    format!(
+        "{before}
+vrrp_instance VI_1 {{
+    {inside}
+    state BACKUP
+    interface eth0
+    virtual_router_id 51
+    priority {priority}
+    advert_int {advert_int}
+    version 3
+    virtual_ipaddress {{
+        {vip}/{prefix}
+    }}
+}}
+"
+    )
+}
