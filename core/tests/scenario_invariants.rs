@@ -249,3 +249,31 @@ fn a_tolerance_lets_an_expectation_hold_near_its_time() {
     assert!(verdict(Duration::from_millis(300)));
     assert!(!verdict(Duration::from_millis(100)));
 }
+
+#[test]
+fn a_backup_already_master_elsewhere_is_a_takeover() {
+    // A one-way partition had made b Master too; when a stops, b is the
+    // Master and nothing has to happen.
+    let s = scenario("");
+    let infos = [info("a"), info("b"), info("c")];
+    let mut events = master_stops();
+    events.insert(3, state(3100, "b", State::Backup, State::Master, "x"));
+    events.push(state(0, "c", State::Init, State::Backup, "startup"));
+    events.sort_by_key(|e| e.at);
+    assert!(expect::takeover(&s, &events, &infos, Duration::ZERO).is_empty());
+}
+
+#[test]
+fn a_backup_with_a_longer_interval_gets_its_own_master_down_interval() {
+    // b advertises every 2 s and never heard a (it started as a crashed):
+    // its down timer is 3 x 2 s + skew, past a's 4 x 1 s.
+    let s = scenario("");
+    let slow = InstanceInfo {
+        interval: Duration::from_secs(2),
+        ..info("b")
+    };
+    let infos = [info("a"), slow];
+    let mut events = master_stops();
+    events.push(state(16_700, "b", State::Backup, State::Master, "x"));
+    assert!(expect::takeover(&s, &events, &infos, Duration::ZERO).is_empty());
+}

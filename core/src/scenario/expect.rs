@@ -302,7 +302,13 @@ pub fn takeover(
                     && i.segment == failed.segment
             })
             .collect();
-        let deadline = e.at + failed.interval * 4 + latency;
+        // A Backup that never heard the failed Master (one just started, a
+        // v3 one that has not adopted its interval) times out on its own.
+        let slowest = peers
+            .iter()
+            .map(|p| p.interval)
+            .fold(failed.interval, Duration::max);
+        let deadline = e.at + slowest * 4 + latency;
         if deadline > end {
             continue;
         }
@@ -321,9 +327,14 @@ pub fn takeover(
         if !peers.iter().any(waiting) {
             continue;
         }
-        // A Backup took over, or the failed node itself is Master again (a
-        // restart that beat the Backups' timers).
-        let back = run
+        // A Backup took over, the failed node itself is Master again (a
+        // restart that beat the Backups' timers), or another router was
+        // Master already (a one-way partition had made two).
+        let already = peers
+            .iter()
+            .any(|p| run.state(&p.node, &p.instance, deadline) == State::Master);
+        let back = already
+            || run
             .events
             .iter()
             .filter(|x| x.at >= e.at && x.at <= deadline)
