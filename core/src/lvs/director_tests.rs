@@ -416,22 +416,21 @@ fn reload_keeps_unchanged_checks_and_health_and_changes_only_what_moved() {
     assert_eq!(ops(&drain(&mut d)), ["-D -t 172.16.88.100:80"]);
 }
 
-#[test]
-fn services_the_config_does_not_name_are_left_alone() {
+/// The table a director started on `text` leaves in an empty kernel.
+fn programmed(text: &str) -> IpvsState {
     let mut kernel = IpvsState::default();
-    let mut other = Director::new(
-        Instant::ZERO,
-        &config("virtual_server 10.9.9.9 80 { real_server 10.0.0.1 80 { } }"),
-        &IpvsState::default(),
-        &[],
-        1,
-    )
-    .unwrap();
-    for a in drain(&mut other) {
+    let mut d = start(text);
+    for a in drain(&mut d) {
         if let DirectorAction::Ipvs(op) = a {
             kernel.apply(&op).unwrap();
         }
     }
+    kernel
+}
+
+#[test]
+fn services_the_config_does_not_name_are_left_alone() {
+    let kernel = programmed("virtual_server 10.9.9.9 80 { real_server 10.0.0.1 80 { } }");
     let mut d = Director::new(Instant::ZERO, &config(SEED004), &kernel, &[], 1).unwrap();
     assert!(!ops(&drain(&mut d)).iter().any(|o| o.contains("10.9.9.9")));
 }
@@ -441,20 +440,7 @@ fn a_configured_service_in_the_kernel_is_adopted_and_corrected() {
     let text = "virtual_server 10.0.0.100 80 { protocol TCP\n real_server 10.0.0.10 80 { } }";
     // What an earlier run left: the service, with a real server since
     // removed from the config.
-    let mut kernel = IpvsState::default();
-    let mut earlier = Director::new(
-        Instant::ZERO,
-        &config(&text.replace("10.0.0.10 80", "10.0.0.99 80")),
-        &IpvsState::default(),
-        &[],
-        1,
-    )
-    .unwrap();
-    for a in drain(&mut earlier) {
-        if let DirectorAction::Ipvs(op) = a {
-            kernel.apply(&op).unwrap();
-        }
-    }
+    let kernel = programmed(&text.replace("10.0.0.10 80", "10.0.0.99 80"));
     let mut d = Director::new(Instant::ZERO, &config(text), &kernel, &[], 1).unwrap();
     assert_eq!(
         ops(&drain(&mut d)),
