@@ -62,7 +62,7 @@ fn receive(c: &mut Criterion) {
         |b| {
             b.iter(|| {
                 now = now + std::time::Duration::from_millis(1);
-                backup.handle_packet(now, black_box(&rx));
+                black_box(backup.handle_packet(now, black_box(&rx))).ok();
                 while let Some(t) = backup.poll_transmit() {
                     black_box(t);
                 }

@@ -73,6 +73,25 @@ pub(crate) fn pseudo_header(src: IpAddr, dst: IpAddr, len: u16) -> Sum {
     }
 }
 
+/// The Internet checksum of `bytes` (an IPv4 header with its checksum
+/// field zeroed, say): for tools that forge packets, such as the lab's
+/// injector, so they need no summing routine of their own.
+pub fn internet(bytes: &[u8]) -> u16 {
+    Sum::default().add(bytes).finish()
+}
+
+/// The checksum of a VRRP message `msg` (checksum field zeroed) from `src`
+/// to `dst`: over the message alone when `with_pseudo_header` is false
+/// (v2 over IPv4), else with the pseudo-header (v3).
+pub fn vrrp(src: IpAddr, dst: IpAddr, msg: &[u8], with_pseudo_header: bool) -> u16 {
+    let sum = if with_pseudo_header {
+        pseudo_header(src, dst, u16::try_from(msg.len()).unwrap_or(u16::MAX))
+    } else {
+        Sum::default()
+    };
+    sum.add(msg).finish()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -394,24 +394,29 @@ impl Instance {
 
     // ----- inputs ----------------------------------------------------------
 
-    /// A datagram arrived on the instance's interface.
-    pub fn handle_packet(&mut self, now: Instant, rx: &Received) {
+    /// A datagram arrived on the instance's interface. Returns the reason
+    /// it was dropped, if it was, for the driver's log.
+    pub fn handle_packet(&mut self, now: Instant, rx: &Received) -> Result<(), &'static str> {
         match decode(rx) {
             Ok(decoded) => self.handle_advert(now, &decoded),
-            Err(err) => self.count_drop(err.reason()),
+            Err(err) => {
+                self.count_drop(err.reason());
+                Err(err.reason())
+            }
         }
     }
 
-    /// An advert already decoded (the router decodes once for all instances).
-    pub fn handle_advert(&mut self, now: Instant, d: &Decoded) {
+    /// An advert already decoded (the router decodes once for all
+    /// instances). Returns the reason it was dropped, if it was.
+    pub fn handle_advert(&mut self, now: Instant, d: &Decoded) -> Result<(), &'static str> {
         self.stats.adverts_received += 1;
         if matches!(self.state, State::Init | State::Fault | State::Stopped) {
             // keepalived ignores adverts while in Fault or not yet initialised.
-            return;
+            return Ok(());
         }
         if let Err(reason) = self.check(d) {
             self.count_drop(reason);
-            return;
+            return Err(reason);
         }
         if d.advert.priority == PRIO_STOP {
             self.stats.priority_zero_received += 1;
@@ -421,6 +426,7 @@ impl Instance {
             State::Master => self.master_rx(now, d),
             State::Init | State::Fault | State::Stopped => {}
         }
+        Ok(())
     }
 
     /// Timers that are due at `now` fire.

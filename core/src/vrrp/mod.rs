@@ -9,7 +9,7 @@
 //! - [`router`]: all instances of one host, dispatching inputs and collecting outputs
 //! - [`resolve`]: from a parsed keepalived.conf and the host to instances and groups
 
-pub(crate) mod checksum;
+pub mod checksum;
 pub mod event;
 pub mod group;
 pub mod instance;

@@ -11,7 +11,7 @@
 //! the receiving instance's config live in [`super::validate`]. References of the
 //! form `vrrp.c:NNN` are to keepalived 2.2.7's `keepalived/vrrp/vrrp.c`.
 
-use super::checksum::{Sum, pseudo_header};
+use super::checksum::{self, Sum, pseudo_header};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -255,12 +255,7 @@ impl Advert {
             }
         }
 
-        let sum = if with_auth {
-            Sum::default()
-        } else {
-            pseudo_header(src, dst, msg_len_u16(&msg))
-        };
-        let checksum = sum.add(&msg).finish();
+        let checksum = checksum::vrrp(src, dst, &msg, !with_auth);
         msg[6..8].copy_from_slice(&checksum.to_be_bytes());
         msg
     }

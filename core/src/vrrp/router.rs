@@ -145,12 +145,14 @@ impl Router {
         &self.dropped
     }
 
-    pub fn handle_packet(&mut self, now: Instant, rx: &Received) {
+    /// A datagram arrived. Returns the reason it was dropped, if it was
+    /// (counted either way), so the driver can log it.
+    pub fn handle_packet(&mut self, now: Instant, rx: &Received) -> Result<(), &'static str> {
         let decoded = match instance::decode(rx) {
             Ok(d) => d,
             Err(e) => {
                 *self.dropped.entry(e.reason()).or_default() += 1;
-                return;
+                return Err(e.reason());
             }
         };
         let v4 = decoded.src.is_ipv4();
@@ -165,11 +167,15 @@ impl Router {
             .iter()
             .position(|i| i.config().unicast_peers.contains(&decoded.src))
             .unwrap_or(0);
-        match candidates.get_mut(pick) {
+        let handled = match candidates.get_mut(pick) {
             Some(inst) => inst.handle_advert(now, &decoded),
-            None => *self.dropped.entry("unknown_vrid").or_default() += 1,
-        }
+            None => {
+                *self.dropped.entry("unknown_vrid").or_default() += 1;
+                Err("unknown_vrid")
+            }
+        };
         self.settle(now);
+        handled
     }
 
     pub fn handle_timeout(&mut self, now: Instant) {
