@@ -23,12 +23,13 @@
 //! - [`checkers`]: the director driven by probes, scripts and an IPVS
 //!   backend; [`probe`]: the health checkers' probes (TCP, HTTP/SSL, SMTP,
 //!   DNS, PING, UDP, MISC)
-//! - [`control`]: the status socket
+//! - [`control`]: the status socket; [`drop_log`]: dropped adverts, rate-limited
 
 pub mod arp;
 pub mod checkers;
 pub mod clock;
 pub mod control;
+pub mod drop_log;
 pub mod host;
 pub mod ipvs;
 pub mod netlink;

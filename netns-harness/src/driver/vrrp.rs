@@ -20,6 +20,7 @@ use super::arp::Announcer;
 use super::checkers::Order;
 use super::clock::{Clock, Timer};
 use super::control::{self, VrrpStatus};
+use super::drop_log::DropLog;
 use super::host::Interfaces;
 use super::netlink::{Link, Netlink};
 use super::nftables::NoAcceptTables;
@@ -56,6 +57,8 @@ struct Vrrp {
     /// Which socket `recv_any` asks first, turning, so a flooded one cannot
     /// starve the others.
     turn: usize,
+    /// Dropped adverts, logged without flooding the log.
+    drops: DropLog,
     trackers: Trackers,
     reports: mpsc::Sender<Report>,
     announcer: Announcer,
@@ -102,6 +105,7 @@ pub async fn serve(
         fifos,
         mail,
         routes: VirtualRoutes::default(),
+        drops: DropLog::default(),
         release_on_stop,
         stopping: false,
         checkers,
@@ -135,7 +139,11 @@ pub async fn serve(
                     error!("reading the VRRP timer: {e}");
                 }
                 armed = None;
-                vrrp.router.handle_timeout(vrrp.clock.now());
+                let now = vrrp.clock.now();
+                vrrp.router.handle_timeout(now);
+                for line in vrrp.drops.flush(now) {
+                    warn!("{line}");
+                }
             }
             order = control.recv() => match order {
                 Some(Control::Reload(config)) => vrrp.reload(*config).await,
@@ -234,7 +242,14 @@ impl Vrrp {
     async fn received(&mut self, rx: std::io::Result<Received>) {
         self.turn = self.turn.wrapping_add(1);
         match rx {
-            Ok(rx) => self.router.handle_packet(self.clock.now(), &rx),
+            Ok(rx) => {
+                let now = self.clock.now();
+                if let Err(reason) = self.router.handle_packet(now, &rx) {
+                    for line in self.drops.record(now, reason, rx.src, &rx.iface) {
+                        warn!("{line}");
+                    }
+                }
+            }
             Err(e) => {
                 debug!("VRRP receive: {e}");
                 // A persistent error must not spin the thread.
