@@ -51,6 +51,7 @@ pub struct Vigil {
     pub child: Child,
     pub conf: PathBuf,
     log: PathBuf,
+    socket: PathBuf,
 }
 
 impl Vigil {
@@ -75,6 +76,7 @@ impl Vigil {
             child,
             conf: path,
             log,
+            socket,
         }
     }
 
@@ -85,6 +87,23 @@ impl Vigil {
 
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// `vigil status --json` of this daemon.
+    pub fn status(&self) -> serde_json::Value {
+        let out = Command::new(env!("CARGO_BIN_EXE_vigil"))
+            .arg("status")
+            .arg("--socket")
+            .arg(&self.socket)
+            .arg("--json")
+            .output()
+            .expect("vigil status");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).expect("status JSON")
     }
 
     /// The exit status if it exits within `limit`.
@@ -181,13 +200,19 @@ impl Capture {
 
     /// Frames cut to `snaplen` bytes (0: whole) into `file`.
     pub fn start_to(lab: &Lab, file: &Path, snaplen: u32) -> Option<Capture> {
+        let filter = "ip proto 112 or ip6 proto 112 or arp or icmp6";
+        Capture::start_filtered(lab, file, snaplen, filter)
+    }
+
+    /// Frames that pass the pcap `filter`, cut to `snaplen` bytes, into `file`.
+    pub fn start_filtered(lab: &Lab, file: &Path, snaplen: u32, filter: &str) -> Option<Capture> {
         let err = file.with_extension("tcpdump.err");
         let child = lab
             .command(lab.bridge(), "tcpdump")
             .args(["-Z", "root", "--immediate-mode", "-i", "br0", "-U", "-n"])
             .args(["-s", &snaplen.to_string(), "-w"])
             .arg(file)
-            .arg("ip proto 112 or ip6 proto 112 or arp or icmp6")
+            .arg(filter)
             .stdout(Stdio::null())
             .stderr(File::create(&err).expect("tcpdump stderr"))
             .spawn()

@@ -4,6 +4,7 @@
 
 mod daemon;
 mod files;
+pub mod inject;
 mod netns;
 mod nft;
 mod probe;

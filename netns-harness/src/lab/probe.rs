@@ -26,7 +26,7 @@ pub const UDP_PORT: u16 = 7777;
 const POLL: Duration = Duration::from_millis(5);
 
 /// Moves the calling thread into network namespace `ns` (`ip netns` name).
-fn enter(ns: &str) -> Result<()> {
+pub(super) fn enter(ns: &str) -> Result<()> {
     let path = format!("/run/netns/{ns}");
     let file = std::fs::File::open(&path).map_err(Error::io(path.clone()))?;
     // SAFETY: setns(2) on a namespace fd we hold; it changes only this thread.
