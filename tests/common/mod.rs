@@ -91,6 +91,11 @@ impl Vigil {
 
     /// `vigil status --json` of this daemon.
     pub fn status(&self) -> serde_json::Value {
+        self.try_status().expect("vigil status answers")
+    }
+
+    /// `vigil status --json`, or `None` while the daemon does not answer.
+    pub fn try_status(&self) -> Option<serde_json::Value> {
         let out = Command::new(env!("CARGO_BIN_EXE_vigil"))
             .arg("status")
             .arg("--socket")
@@ -98,12 +103,9 @@ impl Vigil {
             .arg("--json")
             .output()
             .expect("vigil status");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).expect("status JSON")
+        let json =
+            |o: std::process::Output| serde_json::from_slice(&o.stdout).expect("status JSON");
+        out.status.success().then(|| json(out))
     }
 
     /// The exit status if it exits within `limit`.
