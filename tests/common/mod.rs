@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
+use vigil_netns::driver::control::Status;
 use vigil_netns::lab::{self, Lab};
 
 /// A lab of `nodes` hosts, or `None` (after saying why) where none can be built.
@@ -51,6 +52,7 @@ pub struct Vigil {
     pub child: Child,
     pub conf: PathBuf,
     log: PathBuf,
+    socket: PathBuf,
 }
 
 impl Vigil {
@@ -75,6 +77,7 @@ impl Vigil {
             child,
             conf: path,
             log,
+            socket,
         }
     }
 
@@ -85,6 +88,19 @@ impl Vigil {
 
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// What `vigil status --json` says, as an operator's script reads it;
+    /// `None` while the daemon does not answer yet.
+    pub fn status(&self) -> Option<Status> {
+        let out = Command::new(env!("CARGO_BIN_EXE_vigil"))
+            .args(["status", "--json", "--socket"])
+            .arg(&self.socket)
+            .output()
+            .expect("vigil status");
+        out.status
+            .success()
+            .then(|| serde_json::from_slice(&out.stdout).expect("status JSON"))
     }
 
     /// The exit status if it exits within `limit`.
