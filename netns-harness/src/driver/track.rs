@@ -63,7 +63,7 @@ impl Trackers {
             };
             // Resolved once per config, as keepalived checks scripts at
             // load: one refused reports a failure every interval.
-            let script = scripts::prepare(script);
+            let script = scripts::prepare(script).ok();
             let kept = previous.and_then(|p| p.debounce.get(&name)).cloned();
             debounce.insert(
                 name.clone(),
