@@ -41,16 +41,6 @@ fn skipped(name: &str, text: &str) -> Option<String> {
 /// Scenarios that run but whose verdict is reported, not asserted, and why.
 fn flaky(name: &str) -> Option<&'static str> {
     match name {
-        // At 20 s drain goes back to 0 and lb1 (150) must preempt at the end
-        // of the timer that lb2's last advert started. vigil reads a
-        // track_file every 100 ms from an arbitrary phase and lb2 advertises
-        // ~50 ms after each second in the lab: when the read comes after
-        // that advert, lb1 (still 90) restarts its timer on it and preempts
-        // one advert interval later (23.48 s instead of 22.44 s), outside
-        // any sane tolerance. About one run in three.
-        "track-file" => {
-            Some("the 20 s drain reset races lb2's advert against the 100 ms track_file poll")
-        }
         // preempt_delay 5 is a whole number of lb2's 1 s intervals, so the
         // preempt time (first lower-priority advert + 5 s) falls on one of
         // lb2's adverts: keepalived's `preempt_time > now` decides on a
