@@ -400,3 +400,34 @@ fn misc_check_scripts_run_as_script_user_and_an_unsafe_one_is_refused() {
     );
     assert_eq!(uid(&open_uid), "", "the refused script ran");
 }
+
+/// A FILE_CHECK follows its track_file as it changes (the checker thread
+/// watches it with inotify, as the VRRP thread does): with weight 0 a
+/// non-zero number takes the real server out, a file moved away brings it
+/// back.
+#[test]
+fn a_file_check_takes_the_real_server_out_and_back_as_the_file_changes() {
+    if let Some(why) = lab::available() {
+        println!("SKIPPED: {why}");
+        return;
+    }
+    let lab = Lab::new(1).expect("build the lab");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    let maint = d.join("maint");
+    let conf = format!(
+        "track_file maint {{\n    file {}\n    weight 0\n}}\n\
+         virtual_server 10.77.0.100 80 {{\n    delay_loop 1\n    lb_algo rr\n    lb_kind NAT\n    protocol TCP\n\
+         \x20   real_server 10.77.0.2 8081 {{\n        FILE_CHECK {{\n            track_file maint\n        }}\n    }}\n}}\n",
+        maint.display()
+    );
+    let vigil = Vigil::start(&lab, d, &conf);
+    let long = Duration::from_secs(10);
+    let add = format!("ipvsadm -a {VS} -r 10.77.0.2:8081 -m -w 1");
+    let del = format!("ipvsadm -d {VS} -r 10.77.0.2:8081");
+    vigil.wait_log(&add, 1, long);
+    std::fs::write(&maint, "1\n").expect("write");
+    vigil.wait_log(&del, 1, long);
+    std::fs::rename(&maint, d.join("maint.old")).expect("rename");
+    vigil.wait_log(&add, 2, long);
+}
