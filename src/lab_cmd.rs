@@ -1,7 +1,8 @@
 //! `vigil lab FILE`: runs a scenario against the kernel in network
 //! namespaces (real `vigil run` processes, real time) and prints the same
-//! timeline and verdicts as `vigil sim`.
+//! timeline and verdicts as `vigil sim`, as text, JSON lines or SVG.
 
+use crate::timeline::Output;
 use clap::Args as ClapArgs;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -26,6 +27,8 @@ pub struct Args {
     /// passed; a failed run always keeps them.
     #[arg(long)]
     keep: bool,
+    #[command(flatten)]
+    output: Output,
 }
 
 fn parse_dur(text: &str) -> Result<Dur, String> {
@@ -90,17 +93,12 @@ pub fn run(args: &Args) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    print!("{}", report.judged.render());
-    let passed = report.judged.failed == 0;
-    if passed && !args.keep {
+    let code = args.output.emit("lab", &scenario, &report.judged);
+    if report.judged.failed == 0 && !args.keep {
         // Only logs and configs: a leftover directory in /tmp harms nothing.
         let _ = std::fs::remove_dir_all(&report.dir);
     } else {
         eprintln!("vigil lab: configs and logs in {}", report.dir.display());
     }
-    if passed {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    }
+    code
 }

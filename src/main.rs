@@ -11,6 +11,7 @@ mod run_cmd;
 mod sched_cmd;
 mod sim_cmd;
 mod status_cmd;
+mod timeline;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;

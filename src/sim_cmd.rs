@@ -1,10 +1,11 @@
 //! `vigil sim FILE`: replays a scenario in simulated time and prints its
 //! timeline; `--explore N` hunts invariant violations under random faults.
 
+use crate::timeline::Output;
 use clap::Args as ClapArgs;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use vigil_core::scenario::{Scenario, svg};
+use vigil_core::scenario::Scenario;
 use vigil_sim::explore::{self, Explore};
 use vigil_sim::{Options, PlantedBug};
 
@@ -17,19 +18,14 @@ pub struct Args {
     /// hunt can be split into ranges across machines.
     #[arg(long, visible_alias = "seed-start")]
     seed: Option<u64>,
-    /// Print the timeline as JSON lines instead of text.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    output: Output,
     /// Put every advert sent into the timeline.
     #[arg(long)]
     adverts: bool,
     /// Write the simulated wire (adverts, gratuitous ARPs, NAs) as a pcap.
     #[arg(long, value_name = "OUT")]
     pcap: Option<PathBuf>,
-    /// Draw the timeline as an SVG picture: lanes per instance, address and
-    /// client, steps and violations on the time axis.
-    #[arg(long, value_name = "OUT")]
-    svg: Option<PathBuf>,
     /// Run N times (seeds S, S+1, ...) with random faults added to the
     /// file's steps; judge only the invariants, and shrink the first
     /// violation to a scenario file that reproduces it.
@@ -77,43 +73,13 @@ pub fn run(args: &Args) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let pcap = args.pcap.as_ref().zip(report.pcap.clone());
-    let svg = args
-        .svg
-        .as_ref()
-        .map(|p| (p, svg::render(&scenario, &report.timeline).into_bytes()));
-    for (path, bytes) in pcap
-        .iter()
-        .map(|(p, b)| (*p, b))
-        .chain(svg.iter().map(|(p, b)| (*p, b)))
+    if let Some((path, bytes)) = args.pcap.as_ref().zip(report.pcap.as_ref())
+        && let Err(e) = std::fs::write(path, bytes)
     {
-        if let Err(e) = std::fs::write(path, bytes) {
-            eprintln!("vigil sim: cannot write {}: {e}", path.display());
-            return ExitCode::from(2);
-        }
+        eprintln!("vigil sim: cannot write {}: {e}", path.display());
+        return ExitCode::from(2);
     }
-    if args.json {
-        for e in &report.timeline {
-            match serde_json::to_string(e) {
-                Ok(line) => println!("{line}"),
-                Err(err) => {
-                    eprintln!("vigil sim: {err}");
-                    return ExitCode::from(2);
-                }
-            }
-        }
-        println!(
-            "{{\"expectations\":{{\"passed\":{},\"failed\":{}}}}}",
-            report.passed, report.failed
-        );
-    } else {
-        print!("{}", report.render());
-    }
-    if report.failed == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    }
+    args.output.emit("sim", &scenario, &report.judged)
 }
 
 /// `--explore N`: exit 0 when every run was clean, 1 when one broke an

@@ -72,7 +72,7 @@ fn a_sighup_storm_under_load_moves_nothing_and_leaks_nothing() {
     let master = Vigil::start(&lab, 1, dir.path(), &many(N, 150, "0.2"), &[]);
     let backup = Vigil::start(&lab, 2, dir.path(), &many(N, 100, "0.2"), &[]);
     let settled = within(Duration::from_secs(10), || {
-        let state = |v: &Vigil, s| v.try_status().is_some_and(|j| all_in(&j, s));
+        let state = |v: &Vigil, s| v.try_json().is_some_and(|j| all_in(&j, s));
         state(&master, "MASTER") && state(&backup, "BACKUP")
     });
     assert!(settled.is_some(), "{}\n{}", master.log(), backup.log());
@@ -91,7 +91,7 @@ fn a_sighup_storm_under_load_moves_nothing_and_leaks_nothing() {
     let storm = Instant::now();
     hup(100);
     let (rss1, fds1) = (proc_kb(pid, "VmRSS:"), open_fds(pid));
-    let (m, b) = (master.status(), backup.status());
+    let (m, b) = (master.json(), backup.json());
     let log = master.log();
     let reloads = log.matches("Reload finished").count() - warm;
     println!(

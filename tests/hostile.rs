@@ -272,12 +272,12 @@ fn each_hostile_advert_is_dropped_for_its_reason_and_changes_nothing() {
     ];
     const COPIES: u64 = 5;
     for (what, frame, counted) in &cases {
-        let before = victim.status();
+        let before = victim.json();
         for _ in 0..COPIES {
             inj.send(frame).expect("inject");
         }
         std::thread::sleep(Duration::from_millis(300));
-        let after = victim.status();
+        let after = victim.json();
         match counted.counter() {
             Some((inst, reason)) => {
                 let n = count(&after, inst, reason) - count(&before, inst, reason);
@@ -300,14 +300,14 @@ fn each_hostile_advert_is_dropped_for_its_reason_and_changes_nothing() {
 
     // A priority-0 advert makes a Master assert itself at once (§6.4.3),
     // and nothing more.
-    let before = victim.status();
+    let before = victim.json();
     let resign = multicast(&v3(31, 0, [10, 77, 0, 31]), Spoil::Nothing);
     for _ in 0..COPIES {
         inj.send(&resign).expect("inject");
         std::thread::sleep(Duration::from_millis(20));
     }
     std::thread::sleep(Duration::from_millis(200));
-    let after = victim.status();
+    let after = victim.json();
     let field = |s: &Value, f: &str| instance(s, "V3")[f].as_u64().unwrap();
     assert_eq!(
         field(&after, "priority_zero_received") - field(&before, "priority_zero_received"),
@@ -323,7 +323,7 @@ fn each_hostile_advert_is_dropped_for_its_reason_and_changes_nothing() {
     );
 
     // The partner saw none of it as a reason to move either.
-    let p = partner.status();
+    let p = partner.json();
     assert!(
         states(&p)
             .iter()
@@ -425,7 +425,7 @@ fn flood_does_not_move_adverts_or_states() {
     let filter = "ip proto 112 and (src host 10.77.0.1 or src host 10.77.0.2)";
     let capture = common::Capture::start_filtered(&lab, &pcap, 64, filter).expect("tcpdump");
     std::thread::sleep(Duration::from_secs(2));
-    let before = (victim.status(), partner.status());
+    let before = (victim.json(), partner.json());
     let cpu0 = (
         cpu_seconds(victim.child.id()),
         cpu_seconds(partner.child.id()),
@@ -436,7 +436,7 @@ fn flood_does_not_move_adverts_or_states() {
         cpu_seconds(partner.child.id()),
     );
     std::thread::sleep(Duration::from_secs(2));
-    let after = (victim.status(), partner.status());
+    let after = (victim.json(), partner.json());
     capture.stop();
 
     let gaps = advert_gaps(&pcap);

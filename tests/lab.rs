@@ -41,16 +41,6 @@ fn skipped(name: &str, text: &str) -> Option<String> {
 /// Scenarios that run but whose verdict is reported, not asserted, and why.
 fn flaky(name: &str) -> Option<&'static str> {
     match name {
-        // At 20 s drain goes back to 0 and lb1 (150) must preempt at the end
-        // of the timer that lb2's last advert started. vigil reads a
-        // track_file every 100 ms from an arbitrary phase and lb2 advertises
-        // ~50 ms after each second in the lab: when the read comes after
-        // that advert, lb1 (still 90) restarts its timer on it and preempts
-        // one advert interval later (23.48 s instead of 22.44 s), outside
-        // any sane tolerance. About one run in three.
-        "track-file" => {
-            Some("the 20 s drain reset races lb2's advert against the 100 ms track_file poll")
-        }
         // preempt_delay 5 is a whole number of lb2's 1 s intervals, so the
         // preempt time (first lower-priority advert + 5 s) falls on one of
         // lb2's adverts: keepalived's `preempt_time > now` decides on a
@@ -143,4 +133,67 @@ fn scenarios_pass_in_the_lab() {
     println!("all runs: {:.1} s", started.elapsed().as_secs_f64());
     let failures = failures.into_inner().unwrap();
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// The titles and lane labels (at the left margin) and the marks of steps
+/// and violations (above the plot) of an SVG timeline, in order.
+fn svg_labels(svg: &str) -> Vec<String> {
+    svg.lines()
+        .filter(|l| l.starts_with("<text x=\"10\" ") || l.contains("font-size=\"9\""))
+        .filter_map(|l| Some(l.split_once('>')?.1.strip_suffix("</text>")?.to_string()))
+        .collect()
+}
+
+/// `vigil lab --json --svg` prints the timeline as `vigil sim --json`
+/// does and draws it as `vigil sim --svg` does: the same lanes and marks
+/// for the same scenario.
+#[test]
+fn the_lab_prints_json_lines_and_draws_the_svg_of_the_simulator() {
+    if let Some(why) = lab::available() {
+        println!("SKIPPED: {why}");
+        return;
+    }
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/master-crash.toml");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (lab_svg, sim_svg) = (dir.path().join("lab.svg"), dir.path().join("sim.svg"));
+    let run = |cmd: &str, svg: &Path| {
+        Command::new(env!("CARGO_BIN_EXE_vigil"))
+            .args([cmd, "--json", "--svg"])
+            .arg(svg)
+            .arg(&file)
+            .output()
+            .expect("run vigil")
+    };
+    let out = run("lab", &lab_svg);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    let lines: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let summary = lines.last().expect("a summary line");
+    assert_eq!(summary["expectations"]["passed"], 6, "{stdout}");
+    assert_eq!(summary["expectations"]["failed"], 0, "{stdout}");
+    let takeover = lines.iter().any(|l| {
+        l["host"] == "lb2" && l["what"]["event"] == "state" && l["what"]["to"] == "Master"
+    });
+    assert!(takeover, "{stdout}");
+    let sim = run("sim", &sim_svg);
+    assert_eq!(sim.status.code(), Some(0));
+    let (lab_svg, sim_svg) = (
+        std::fs::read_to_string(&lab_svg).expect("the lab's SVG"),
+        std::fs::read_to_string(&sim_svg).expect("the simulator's SVG"),
+    );
+    assert!(lab_svg.starts_with("<svg ") && lab_svg.trim_end().ends_with("</svg>"));
+    let labels = svg_labels(&lab_svg);
+    for want in [
+        "lb1 VI_1",
+        "lb2 VI_1",
+        "10.0.0.100",
+        "c1 → 10.0.0.100",
+        "lb1 crash",
+    ] {
+        assert!(labels.iter().any(|l| l == want), "{want} in {labels:?}");
+    }
+    assert_eq!(labels, svg_labels(&sim_svg));
 }

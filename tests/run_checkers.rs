@@ -9,6 +9,7 @@ use std::fs::File;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::os::fd::AsRawFd;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -315,4 +316,118 @@ fn checkers_remove_and_restore_real_servers_run_scripts_and_reload() {
         vigil.log()
     );
     assert!(!vigil.socket.exists(), "control socket left behind");
+}
+
+/// MISC_CHECK scripts run as vrrp_scripts do: as global_defs' script_user
+/// unless the check names its own `user`, and with enable_script_security
+/// one that would run as root from a file others may write is refused —
+/// not run, so its check fails and the real server leaves the pool.
+#[test]
+fn misc_check_scripts_run_as_script_user_and_an_unsafe_one_is_refused() {
+    if let Some(why) = lab::available() {
+        println!("SKIPPED: {why}");
+        return;
+    }
+    let id = Command::new("id")
+        .args(["-u", "nobody"])
+        .output()
+        .expect("id");
+    if !id.status.success() {
+        println!("SKIPPED: no user nobody");
+        return;
+    }
+    let nobody = String::from_utf8_lossy(&id.stdout).trim().to_string();
+    let lab = Lab::new(1).expect("build the lab");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    // Others may enter (nobody runs a script here) but not write.
+    std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let script = |name: &str, mode: u32| {
+        let out = d.join(format!("{name}.uid"));
+        std::fs::write(&out, "").expect("write");
+        std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o666)).expect("chmod");
+        let path = d.join(format!("{name}.sh"));
+        std::fs::write(&path, format!("#!/bin/sh\nid -u > {}\n", out.display()))
+            .expect("write script");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+        (path, out)
+    };
+    let (plain, plain_uid) = script("plain", 0o755);
+    let (own, own_uid) = script("own", 0o755);
+    // Anyone may rewrite it, and it would run as root.
+    let (open, open_uid) = script("open", 0o777);
+    let rs = |port: u16, path: &Path, user: &str| {
+        format!(
+            "    real_server 10.77.0.2 {port} {{\n        MISC_CHECK {{\n            misc_path {}\n{user}        }}\n    }}\n",
+            path.display()
+        )
+    };
+    let conf = format!(
+        "global_defs {{\n    script_user nobody\n    enable_script_security\n}}\n\
+         virtual_server 10.77.0.100 80 {{\n    delay_loop 1\n    lb_algo rr\n    lb_kind NAT\n    protocol TCP\n{}{}{}}}\n",
+        rs(8081, &plain, ""),
+        rs(8082, &own, "            user root\n"),
+        rs(8083, &open, "            user root\n"),
+    );
+    let vigil = Vigil::start(&lab, d, &conf);
+    let long = Duration::from_secs(10);
+    let uid = |f: &Path| {
+        std::fs::read_to_string(f)
+            .unwrap_or_default()
+            .trim()
+            .to_string()
+    };
+    assert!(
+        within(long, || !uid(&plain_uid).is_empty()
+            && !uid(&own_uid).is_empty()),
+        "the scripts did not run:\n{}",
+        vigil.log()
+    );
+    assert_eq!(uid(&plain_uid), nobody, "script_user");
+    assert_eq!(uid(&own_uid), "0", "the check's own user");
+    vigil.wait_log(
+        "Removing service [10.77.0.2]:tcp:8083 from VS [10.77.0.100]:tcp:80",
+        1,
+        long,
+    );
+    assert!(
+        vigil.log().contains(&format!(
+            "SECURITY VIOLATION - Unsafe permissions found for script '{}'",
+            open.display()
+        )),
+        "{}",
+        vigil.log()
+    );
+    assert_eq!(uid(&open_uid), "", "the refused script ran");
+}
+
+/// A FILE_CHECK follows its track_file as it changes (the checker thread
+/// watches it with inotify, as the VRRP thread does): with weight 0 a
+/// non-zero number takes the real server out, a file moved away brings it
+/// back.
+#[test]
+fn a_file_check_takes_the_real_server_out_and_back_as_the_file_changes() {
+    if let Some(why) = lab::available() {
+        println!("SKIPPED: {why}");
+        return;
+    }
+    let lab = Lab::new(1).expect("build the lab");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    let maint = d.join("maint");
+    let conf = format!(
+        "track_file maint {{\n    file {}\n    weight 0\n}}\n\
+         virtual_server 10.77.0.100 80 {{\n    delay_loop 1\n    lb_algo rr\n    lb_kind NAT\n    protocol TCP\n\
+         \x20   real_server 10.77.0.2 8081 {{\n        FILE_CHECK {{\n            track_file maint\n        }}\n    }}\n}}\n",
+        maint.display()
+    );
+    let vigil = Vigil::start(&lab, d, &conf);
+    let long = Duration::from_secs(10);
+    let add = format!("ipvsadm -a {VS} -r 10.77.0.2:8081 -m -w 1");
+    let del = format!("ipvsadm -d {VS} -r 10.77.0.2:8081");
+    vigil.wait_log(&add, 1, long);
+    std::fs::write(&maint, "1\n").expect("write");
+    vigil.wait_log(&del, 1, long);
+    std::fs::rename(&maint, d.join("maint.old")).expect("rename");
+    vigil.wait_log(&add, 2, long);
 }

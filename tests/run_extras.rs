@@ -1,5 +1,6 @@
 //! `vigil run` features beyond VRRP itself — script users and script
-//! security, virtual and static routes and addresses, track_process —
+//! security, virtual and static routes and addresses, track_process,
+//! track_file —
 //! checked in network namespaces of their own (vigil_netns::lab, unique
 //! names, deleted even when a test fails). Without root or `ip netns` they
 //! print `SKIPPED:` and pass.
@@ -8,7 +9,7 @@ mod common;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::{Vigil, holds, lab, vrrp_conf_with, within};
 use vigil_netns::lab::Lab;
@@ -229,4 +230,50 @@ fn a_tracked_process_starting_and_ending_clears_and_sets_a_fault() {
         "the process ending did not fault the instance:\n{}",
         a.log()
     );
+}
+
+/// A track_file is watched (inotify on its directory), not polled: the
+/// daemon's priority follows a write, a rename over the file and its
+/// removal as they happen. The times printed include a `vigil status`
+/// round trip each; only a generous bound is asserted.
+#[test]
+fn a_track_file_change_moves_the_priority_as_it_happens() {
+    let Some(lab) = lab(1) else { return };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let drain = dir.path().join("drain");
+    let before = format!(
+        "track_file drain {{\n    file {}\n    weight -10\n}}",
+        drain.display()
+    );
+    let inside = "track_file {\n        drain\n    }";
+    let a = Vigil::start(&lab, 1, dir.path(), &conf(150, &before, inside), &[]);
+    let file = || {
+        let status = a.status()?;
+        let i = status.instances.first()?;
+        let t = i.trackers.iter().find(|t| t.kind == "file")?;
+        Some((t.state.clone()?, i.effective_priority))
+    };
+    let read = within(Duration::from_secs(4), || file().is_some());
+    assert!(read.is_some(), "the file was never read:\n{}", a.log());
+    assert_eq!(file(), Some(("0".to_string(), 150)), "{}", a.log());
+    // Polls without pausing: each status call is the only delay.
+    let follows = |value: &str, priority: u8, what: &str| {
+        let t = Instant::now();
+        let want = Some((value.to_string(), priority));
+        while t.elapsed() < Duration::from_secs(2) {
+            if file() == want {
+                println!("{what}: priority {priority} after {:?}", t.elapsed());
+                return;
+            }
+        }
+        panic!("{what}: not {want:?} but {:?}:\n{}", file(), a.log());
+    };
+    std::fs::write(&drain, "3\n").expect("write");
+    follows("3", 120, "a write");
+    let tmp = dir.path().join("drain.tmp");
+    std::fs::write(&tmp, "6\n").expect("write");
+    std::fs::rename(&tmp, &drain).expect("rename");
+    follows("6", 90, "a rename over the file");
+    std::fs::remove_file(&drain).expect("remove");
+    follows("0", 150, "its removal");
 }

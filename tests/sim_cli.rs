@@ -104,3 +104,32 @@ fn explore_finds_the_planted_bug_and_writes_a_reproducer() {
         text(&again)
     );
 }
+
+#[test]
+fn svg_draws_a_lane_per_instance_address_and_client() {
+    let file = scenario("master-crash.toml");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let svg = dir.path().join("run.svg");
+    let out = vigil(&[
+        "sim",
+        "--svg",
+        svg.to_str().unwrap(),
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(
+        text(&out).lines().last(),
+        Some("expectations: 6 passed, 0 failed")
+    );
+    let svg = std::fs::read_to_string(&svg).expect("the SVG");
+    assert!(svg.starts_with("<svg "), "{svg}");
+    for lane in [
+        "lb1 VI_1",
+        "lb2 VI_1",
+        "10.0.0.100",
+        "c1 → 10.0.0.100",
+        "lb1 crash",
+    ] {
+        assert!(svg.contains(&format!(">{lane}</text>")), "{lane}:\n{svg}");
+    }
+}

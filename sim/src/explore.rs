@@ -107,6 +107,7 @@ pub fn first_violation(
     let end = scenario.duration.0;
     let wanted = |e: &Event| invariant_of(e).is_some_and(|i| invariant.is_none_or(|w| w == i));
     Ok(report
+        .judged
         .timeline
         .into_iter()
         .find(|e| wanted(e) && since_start(e) <= end))

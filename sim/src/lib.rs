@@ -29,9 +29,9 @@ use std::fmt;
 use std::rc::Rc;
 use std::str::FromStr;
 use std::time::{Duration, UNIX_EPOCH};
-use vigil_core::scenario::expect;
+use vigil_core::scenario::Scenario;
+use vigil_core::scenario::expect::{self, Judged};
 use vigil_core::scenario::format::Action;
-use vigil_core::scenario::{Event, Scenario};
 use world::World;
 
 /// How to run a scenario.
@@ -98,28 +98,15 @@ struct Plant {
     deaf: BTreeSet<(String, String)>,
 }
 
-/// A finished run: the timeline (events, violations and expectation
-/// verdicts in time order) and the count of expectations.
+/// A finished run: the judged timeline (events, violations and
+/// expectation verdicts in time order, the count of expectations), as the
+/// lab's.
 #[derive(Clone, Debug)]
 pub struct Report {
-    pub timeline: Vec<Event>,
-    pub passed: usize,
-    pub failed: usize,
+    pub judged: Judged,
     /// The simulated wire as a pcap file (adverts, gratuitous ARPs, NAs),
     /// timestamps from the fixed epoch, when asked for.
     pub pcap: Option<Vec<u8>>,
-}
-
-impl Report {
-    /// The text both drivers print: one event per line, then the summary.
-    pub fn render(&self) -> String {
-        expect::Judged {
-            timeline: self.timeline.clone(),
-            passed: self.passed,
-            failed: self.failed,
-        }
-        .render()
-    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -240,10 +227,5 @@ pub fn run(scenario: &Scenario, opts: &Options) -> Result<Report, SimError> {
     let events = std::mem::take(&mut w.events);
     let judged = expect::judge(scenario, events, &infos, latency, Duration::ZERO);
     let pcap = w.wire.take().map(pcap::write);
-    Ok(Report {
-        timeline: judged.timeline,
-        passed: judged.passed,
-        failed: judged.failed,
-        pcap,
-    })
+    Ok(Report { judged, pcap })
 }

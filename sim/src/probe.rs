@@ -60,9 +60,9 @@ pub async fn run(i: usize, world: Rc<RefCell<World>>, spec: ProbeSpec) -> ProbeR
                 Ok(Ok(answer)) => to_result(url, &parse_response(&answer)),
             }
         }
-        ProbeSpec::Misc { args, .. } => {
+        ProbeSpec::Misc { script, .. } => {
             let w = world.borrow();
-            let program = args.first().cloned().unwrap_or_default();
+            let program = script.args.first().cloned().unwrap_or_default();
             let code = w.hosts[i]
                 .script_results
                 .get(&program)

@@ -52,6 +52,7 @@ fn the_scenarios_md_example_runs_unchanged_but_for_lb2() {
     let report = vigil_sim::run(&scenario, &Options::default()).expect("the example runs");
 
     let verdicts: Vec<(usize, bool, String)> = report
+        .judged
         .timeline
         .iter()
         .filter_map(|e| match &e.what {
@@ -64,17 +65,18 @@ fn the_scenarios_md_example_runs_unchanged_but_for_lb2() {
             _ => None,
         })
         .collect();
-    assert_eq!(verdicts.len(), 6, "{}", report.render());
+    assert_eq!(verdicts.len(), 6, "{}", report.judged.render());
     for (index, passed, detail) in &verdicts {
         assert!(
             passed,
             "expectation {index} failed ({detail}):\n{}",
-            report.render()
+            report.judged.render()
         );
     }
-    assert_eq!(report.failed, 0);
+    assert_eq!(report.judged.failed, 0);
     assert!(
         report
+            .judged
             .render()
             .contains("note: stale address 10.0.0.100: left by a crashed vigil")
     );

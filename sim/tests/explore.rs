@@ -72,7 +72,7 @@ fn opts(plant: Option<PlantedBug>) -> Explore {
 
 fn violations(report: &vigil_sim::Report) -> Vec<&Event> {
     let broken = |e: &&Event| matches!(&e.what, What::Violation { invariant, .. } if invariant == "single_master");
-    report.timeline.iter().filter(broken).collect()
+    report.judged.timeline.iter().filter(broken).collect()
 }
 
 #[test]
@@ -105,13 +105,13 @@ fn finds_shrinks_and_reproduces_the_planted_bug() {
         found_again.first(),
         Some(&&shrunk.violation),
         "{}",
-        report.render()
+        report.judged.render()
     );
-    assert!(report.failed > 0, "`always single_master` fails");
+    assert!(report.judged.failed > 0, "`always single_master` fails");
 
     // The bug is the cause: the same file without it is clean.
     let report = vigil_sim::run(&back, &Options::default()).expect("runs");
-    assert!(violations(&report).is_empty(), "{}", report.render());
+    assert!(violations(&report).is_empty(), "{}", report.judged.render());
 }
 
 /// Seeds 0..15 of this pair. Not every seed is clean: seed 15 (and 218,
@@ -176,5 +176,5 @@ fn a_heal_gets_its_settling_window() {
         step("4s", Action::Heal),
     ];
     let report = vigil_sim::run(&scenario, &Options::default()).expect("runs");
-    assert!(violations(&report).is_empty(), "{}", report.render());
+    assert!(violations(&report).is_empty(), "{}", report.judged.render());
 }

@@ -42,15 +42,15 @@ fn every_scenario_meets_its_expectations_and_matches_its_snapshot() {
             .expect("file name")
             .to_string();
         let report = run(path, None);
-        if report.failed > 0 {
-            failures.push(format!("{name}:\n{}", report.render()));
+        if report.judged.failed > 0 {
+            failures.push(format!("{name}:\n{}", report.judged.render()));
         }
         insta::with_settings!({
             snapshot_path => Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/snapshots"),
             prepend_module_to_snapshot => false,
             omit_expression => true,
         }, {
-            insta::assert_snapshot!(name, report.render());
+            insta::assert_snapshot!(name, report.judged.render());
         });
     }
     assert!(
@@ -64,8 +64,8 @@ fn every_scenario_meets_its_expectations_and_matches_its_snapshot() {
 fn the_same_file_and_seed_give_the_same_bytes() {
     for path in scenario_files() {
         assert_eq!(
-            run(&path, Some(3)).render(),
-            run(&path, Some(3)).render(),
+            run(&path, Some(3)).judged.render(),
+            run(&path, Some(3)).judged.render(),
             "{}",
             path.display()
         );

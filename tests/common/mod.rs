@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
+use vigil_netns::driver::control::Status;
 use vigil_netns::lab::{self, Lab};
 
 /// A lab of `nodes` hosts, or `None` (after saying why) where none can be built.
@@ -89,23 +90,31 @@ impl Vigil {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
-    /// `vigil status --json` of this daemon.
-    pub fn status(&self) -> serde_json::Value {
-        self.try_status().expect("vigil status answers")
+    /// What `vigil status --json` says, as an operator's script reads it;
+    /// `None` while the daemon does not answer yet.
+    pub fn status(&self) -> Option<Status> {
+        self.status_bytes()
+            .map(|b| serde_json::from_slice(&b).expect("status JSON"))
     }
 
-    /// `vigil status --json`, or `None` while the daemon does not answer.
-    pub fn try_status(&self) -> Option<serde_json::Value> {
+    /// `vigil status --json` as untyped JSON, for tests that pick fields.
+    pub fn json(&self) -> serde_json::Value {
+        self.try_json().expect("vigil status answers")
+    }
+
+    /// [`json`](Vigil::json), or `None` while the daemon does not answer.
+    pub fn try_json(&self) -> Option<serde_json::Value> {
+        self.status_bytes()
+            .map(|b| serde_json::from_slice(&b).expect("status JSON"))
+    }
+
+    fn status_bytes(&self) -> Option<Vec<u8>> {
         let out = Command::new(env!("CARGO_BIN_EXE_vigil"))
-            .arg("status")
-            .arg("--socket")
+            .args(["status", "--json", "--socket"])
             .arg(&self.socket)
-            .arg("--json")
             .output()
             .expect("vigil status");
-        let json =
-            |o: std::process::Output| serde_json::from_slice(&o.stdout).expect("status JSON");
-        out.status.success().then(|| json(out))
+        out.status.success().then_some(out.stdout)
     }
 
     /// The exit status if it exits within `limit`.

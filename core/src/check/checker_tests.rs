@@ -278,6 +278,38 @@ fn misc_timeout_defaults_to_the_delay_loop() {
     ));
 }
 
+/// The MISC_CHECK's `user [group]` line wins over words after misc_path;
+/// with neither the driver applies global_defs' script_user.
+#[test]
+fn misc_runs_as_the_checks_user_line_else_the_misc_path_words() {
+    let user = |kind: CheckerKind| match crate::check::probe::resolve(
+        &conf(kind),
+        RS.parse().expect("addr"),
+    ) {
+        Ok((ProbeSpec::Misc { script, .. }, _)) => (script.user, script.group),
+        other => panic!("not a MISC probe: {other:?}"),
+    };
+    let with = |check_user: Option<&str>, path_user: Option<&str>, path_group: Option<&str>| {
+        let CheckerKind::Misc(mut m) = misc(false) else {
+            unreachable!()
+        };
+        m.user = check_user.map(Into::into);
+        if let Some(s) = m.misc_path.as_mut() {
+            s.user = path_user.map(Into::into);
+            s.group = path_group.map(Into::into);
+        }
+        CheckerKind::Misc(m)
+    };
+    assert_eq!(user(with(None, None, None)), (None, None));
+    let words = (Some("www".to_string()), Some("web".to_string()));
+    assert_eq!(user(with(None, Some("www"), Some("web"))), words);
+    // The check's user brings its own (primary) group, not misc_path's.
+    assert_eq!(
+        user(with(Some("nobody"), Some("www"), Some("web"))),
+        (Some("nobody".to_string()), None)
+    );
+}
+
 #[test]
 fn misc_down_server_is_not_retried() {
     let mut ch = new(&conf(misc(false)));

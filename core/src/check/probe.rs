@@ -5,6 +5,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use super::CheckError;
+use crate::config::model::Script;
 use crate::config::model::check::{Checker as CheckerConf, CheckerKind, Connection, Url};
 
 /// Where and how to connect: the real server's address unless
@@ -94,12 +95,12 @@ pub enum ProbeSpec {
         min_reply_length: Option<u32>,
         max_reply_length: Option<u32>,
     },
-    /// Run `args` without a shell; kill it after `timeout` and report
-    /// [`super::ProbeResult::Timeout`].
+    /// Run `script` without a shell; kill it after `timeout` and report
+    /// [`super::ProbeResult::Timeout`]. Its `user`/`group` are the
+    /// MISC_CHECK's `user` line; the driver falls back to global_defs'
+    /// `script_user` as for any script.
     Misc {
-        args: Vec<String>,
-        user: Option<String>,
-        group: Option<String>,
+        script: Script,
         timeout: Duration,
     },
 }
@@ -149,10 +150,16 @@ pub(crate) fn resolve(
         },
         CheckerKind::Misc(m) => {
             let script = m.misc_path.as_ref().ok_or(CheckError::NoMiscPath)?;
+            let (user, group) = match &m.user {
+                Some(user) => (Some(user.clone()), m.group.clone()),
+                None => (script.user.clone(), script.group.clone()),
+            };
             ProbeSpec::Misc {
-                args: script.args.clone(),
-                user: m.user.clone().or_else(|| script.user.clone()),
-                group: m.group.clone().or_else(|| script.group.clone()),
+                script: Script {
+                    user,
+                    group,
+                    ..script.clone()
+                },
                 // keepalived falls back to the delay_loop (the virtual server's).
                 timeout: m.misc_timeout.unwrap_or(c.delay_loop),
             }

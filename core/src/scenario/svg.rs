@@ -145,6 +145,20 @@ pub fn render(scenario: &Scenario, events: &[Event]) -> String {
             _ => {}
         }
     }
+    // A scenario draws the same lanes whichever driver ran it: nodes and
+    // clients in the file's order (in the lab their first events race),
+    // each node's instances and the addresses as they appeared.
+    let nodes: Vec<&str> = scenario.node.iter().map(|n| n.name.as_str()).collect();
+    let probers: Vec<&str> = scenario.client.iter().map(|c| c.name.as_str()).collect();
+    let rank = |names: &[&str], key: &str| {
+        let host = key.split(' ').next();
+        names
+            .iter()
+            .position(|n| Some(*n) == host)
+            .unwrap_or(usize::MAX)
+    };
+    states.sort_by_key(|(k, _)| rank(&nodes, k));
+    clients.sort_by_key(|(k, _)| rank(&probers, k));
     draw(scenario, end, &states, &vips, &clients, &marks)
 }
 
@@ -376,6 +390,20 @@ mod tests {
         assert_eq!(svg.matches("<rect x=").count(), 3);
         assert!(svg.contains("<title>a crash</title>"));
         assert!(svg.contains("stroke=\"#d62728\"><title>takeover</title>"));
+    }
+
+    #[test]
+    fn lanes_follow_the_files_order_not_the_first_event() {
+        let text = "name = \"n\"\nduration = \"10s\"\n[[node]]\nname = \"a\"\naddr = \"10.0.0.1/24\"\nconfig = ''\n[[node]]\nname = \"b\"\naddr = \"10.0.0.2/24\"\nconfig = ''\n";
+        let scenario = Scenario::parse(text).unwrap();
+        // b starts first, as it may in the lab.
+        let events = [
+            state(1, "b", State::Init, State::Backup),
+            state(2, "a", State::Init, State::Backup),
+        ];
+        let svg = render(&scenario, &events);
+        let (a, b) = (svg.find(">a VI_1<"), svg.find(">b VI_1<"));
+        assert!(a.is_some() && b.is_some() && a < b, "{svg}");
     }
 
     #[test]

@@ -15,7 +15,8 @@
 //! - [`arp`]: gratuitous ARPs and unsolicited NAs over AF_PACKET
 //! - [`ipvs`]: the kernel's IPVS table over generic netlink
 //! - [`nftables`]: the firewall of instances without accept mode
-//! - [`track`]: vrrp_scripts and track_files; [`notify`]: notify scripts,
+//! - [`track`]: vrrp_scripts, track_files ([`track_file`]) and tracked
+//!   processes; [`notify`]: notify scripts,
 //!   both run by [`scripts`]; [`notify_fifo`]: the notify FIFOs;
 //!   [`smtp_alert`]: the alert mails
 //! - [`users`]: the users and groups scripts run as
@@ -42,6 +43,7 @@ pub mod scripts;
 pub mod signals;
 pub mod smtp_alert;
 pub mod track;
+pub mod track_file;
 pub mod track_process;
 pub mod users;
 pub mod vrrp;

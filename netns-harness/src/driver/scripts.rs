@@ -1,16 +1,18 @@
-//! Running the config's scripts as keepalived 2.x does: the command split
-//! into words and executed directly, without a shell (so
-//! `script "[ -e f ] && exit 1"` does not do what it looks like, there
-//! either), as the script's `user [group]`, else global_defs'
-//! `script_user [script_group]`, else `keepalived_script` where that user
-//! exists, else the daemon's own user (`lib/notify.c`).
+//! Running the config's scripts (vrrp_script, notify scripts, MISC_CHECK's
+//! misc_path) as keepalived 2.x does: the command split into words and
+//! executed directly, without a shell (so `script "[ -e f ] && exit 1"`
+//! does not do what it looks like, there either), as the script's
+//! `user [group]`, else global_defs' `script_user [script_group]`, else
+//! `keepalived_script` where that user exists, else the daemon's own user
+//! (`lib/notify.c`, `check_misc.c`).
 //!
 //! A script that would run as root is checked as keepalived checks it:
 //! its file and every directory above it must be writable by root alone
 //! (a sticky directory such as /tmp passes). With `enable_script_security`
-//! a script that fails the check is not run and counts as failed; without
-//! it, running scripts as root is logged once as the SECURITY VIOLATION it
-//! is in keepalived.
+//! a script that fails the check is not run and counts as failed
+//! (keepalived drops the track script or MISC_CHECK instead); without it,
+//! running scripts as root is logged once as the SECURITY VIOLATION it is
+//! in keepalived.
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -57,14 +59,40 @@ pub fn configure(global: &GlobalDefs) {
 #[derive(Clone, Debug)]
 pub struct Prepared {
     command: String,
+    program: String,
     args: Vec<String>,
     /// `None`: as the daemon itself.
     ids: Option<Ids>,
 }
 
-/// Whom `script` runs as, and whether it may run at all; `None` (logged)
-/// when its user is unknown or script security refuses it.
-pub fn prepare(script: &Script) -> Option<Prepared> {
+impl Prepared {
+    /// The program as written, for messages.
+    pub fn program(&self) -> &str {
+        &self.program
+    }
+
+    /// The process to spawn: the program with its arguments, standard
+    /// streams on /dev/null, switching to the script's user before exec.
+    /// Anything the caller adds to run before exec runs after that switch.
+    pub fn command(&self) -> Command {
+        let mut cmd = Command::new(&self.program);
+        cmd.args(&self.args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        if let Some(ids) = self.ids {
+            users::run_as(&mut cmd, ids);
+        }
+        cmd
+    }
+}
+
+/// Whom `script` runs as, and whether it may run at all; the reason
+/// (logged) when its user is unknown or script security refuses it.
+pub fn prepare(script: &Script) -> Result<Prepared, String> {
+    let Some((program, args)) = script.args.split_first() else {
+        return Err(format!("script '{}' has no program", script.command));
+    };
     let global = POLICY.read().unwrap_or_else(|e| e.into_inner());
     let ids = match (&script.user, &global.user) {
         (Some(u), _) => Some(users::ids(u, script.group.as_deref())),
@@ -79,26 +107,24 @@ pub fn prepare(script: &Script) -> Option<Prepared> {
             }
         },
     };
-    let ids = match ids.transpose() {
-        Ok(ids) => ids,
-        Err(e) => {
-            warn!("script '{}' not run: {e}", script.command);
-            return None;
-        }
-    };
+    let ids = ids.transpose().map_err(|e| {
+        warn!("script '{}' not run: {e}", script.command);
+        e
+    })?;
     let as_root = ids.is_none_or(|i| i.is_root()) && nix::unistd::geteuid().is_root();
-    if as_root && !secure(&script.args, global.security) {
-        return None;
+    if as_root {
+        secure(program, global.security)?;
     }
-    Some(Prepared {
+    Ok(Prepared {
         command: script.command.clone(),
-        args: script.args.clone(),
+        program: program.clone(),
+        args: args.to_vec(),
         ids,
     })
 }
 
-/// keepalived's check for a script run as root. True when it may run.
-fn secure(args: &[String], enforced: bool) -> bool {
+/// keepalived's check for a script run as root: why it may not run, if so.
+fn secure(program: &str, enforced: bool) -> Result<(), String> {
     static WARNED: AtomicBool = AtomicBool::new(false);
     if !enforced {
         if !WARNED.swap(true, Ordering::Relaxed) {
@@ -106,14 +132,11 @@ fn secure(args: &[String], enforced: bool) -> bool {
                 "SECURITY VIOLATION - scripts are being executed but script_security not enabled."
             );
         }
-        return true;
+        return Ok(());
     }
-    let Some(program) = args.first() else {
-        return false;
-    };
     let Some(path) = locate(program) else {
         info!("check_script_secure could not find script '{program}' - disabling");
-        return false;
+        return Err(format!("script '{program}' not found"));
     };
     // Both the path as written and the one its symlinks lead to.
     let mut paths = vec![path.clone()];
@@ -129,10 +152,13 @@ fn secure(args: &[String], enforced: bool) -> bool {
                 program,
                 unsafe_part.display()
             );
-            return false;
+            return Err(format!(
+                "unsafe permissions on {} (enable_script_security)",
+                unsafe_part.display()
+            ));
         }
     }
-    true
+    Ok(())
 }
 
 /// The program as exec will find it: a path when it has a slash, else the
@@ -175,18 +201,11 @@ fn unsafe_component(path: &Path) -> Option<PathBuf> {
 /// Starts `script`; with `kill_on_drop` it dies with the task that waits
 /// for it (a tracking script on reload), else it outlives the daemon.
 fn start(script: &Prepared, extra: &[String], kill_on_drop: bool) -> Option<Child> {
-    let (program, args) = script.args.split_first()?;
-    let mut cmd = Command::new(program);
-    cmd.args(args)
+    script
+        .command()
         .args(extra)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(kill_on_drop);
-    if let Some(ids) = script.ids {
-        users::run_as(&mut cmd, ids);
-    }
-    cmd.spawn()
+        .kill_on_drop(kill_on_drop)
+        .spawn()
         .inspect_err(|e| warn!("cannot run {}: {e}", script.command))
         .ok()
 }
@@ -214,7 +233,7 @@ pub async fn succeeds(script: &Prepared, timeout: Duration) -> bool {
 /// time them out; a notify_stop script may outlive the daemon), logging a
 /// failure.
 pub fn notify(script: &Script, extra: &[String]) {
-    let Some(mut child) = prepare(script).and_then(|p| start(&p, extra, false)) else {
+    let Some(mut child) = prepare(script).ok().and_then(|p| start(&p, extra, false)) else {
         return;
     };
     let command = script.command.clone();

@@ -1,24 +1,20 @@
 //! What instances track besides interfaces: `vrrp_script`s run every
-//! `interval`, `track_file`s read when they change, `vrrp_track_process`es
-//! counted in /proc ([`track_process`]). Each runs as a task on
+//! `interval`, `track_file`s watched with inotify ([`track_file`]),
+//! `vrrp_track_process`es counted in /proc ([`track_process`]). Each runs as a task on
 //! the VRRP thread and reports to the VRRP loop, which turns reports into
 //! the router's `Command::Track` — as the simulator's driver does with the
 //! results its scenario sets.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use vigil_core::config::Config;
-use vigil_core::vrrp::track::{self, Debounce, Track, TrackKind, TrackState};
+use vigil_core::vrrp::track::{Debounce, Track, TrackKind, TrackState};
 
-use super::{scripts, track_process};
-
-/// How often a track_file is read. Polling keeps this free of inotify's
-/// watch limits and rename subtleties; a tenth of a second is well inside
-/// the shortest useful advert interval.
-const FILE_POLL: Duration = Duration::from_millis(100);
+use super::{scripts, track_file, track_process};
 
 /// One result of a tracked object.
 #[derive(Debug)]
@@ -36,8 +32,8 @@ pub struct Trackers {
 }
 
 impl Trackers {
-    /// Starts a task for every script and file in `tracks` (the instances'
-    /// trackers); scripts that `previous` ran keep their rise/fall count (a
+    /// Starts a task for every script and process in `tracks` (the
+    /// instances' trackers) and one for all its files; scripts that `previous` ran keep their rise/fall count (a
     /// reload does not reset a verdict).
     pub fn start<'a>(
         config: &Config,
@@ -67,7 +63,7 @@ impl Trackers {
             };
             // Resolved once per config, as keepalived checks scripts at
             // load: one refused reports a failure every interval.
-            let script = scripts::prepare(script);
+            let script = scripts::prepare(script).ok();
             let kept = previous.and_then(|p| p.debounce.get(&name)).cloned();
             debounce.insert(
                 name.clone(),
@@ -100,34 +96,16 @@ impl Trackers {
                 }
             }));
         }
-        for name in tracked(TrackKind::File) {
-            let Some(path) = config
-                .track_files
-                .iter()
-                .find(|f| f.name == name)
-                .and_then(|f| f.file.clone())
-            else {
-                continue;
-            };
-            let tx = reports.clone();
-            tasks.push(tokio::spawn(async move {
-                let mut last = None;
-                loop {
-                    let text = tokio::fs::read_to_string(&path).await.unwrap_or_default();
-                    let value = track::file_value(&text);
-                    if last != Some(value) {
-                        last = Some(value);
-                        let report = Report::File {
-                            name: name.clone(),
-                            value,
-                        };
-                        if tx.send(report).await.is_err() {
-                            return;
-                        }
-                    }
-                    tokio::time::sleep(FILE_POLL).await;
-                }
-            }));
+        let files: Vec<(String, PathBuf)> = tracked(TrackKind::File)
+            .into_iter()
+            .filter_map(|name| {
+                let f = config.track_files.iter().find(|f| f.name == name)?;
+                let path = PathBuf::from(f.file.as_ref()?);
+                Some((name, path))
+            })
+            .collect();
+        if !files.is_empty() {
+            tasks.push(tokio::spawn(track_file::watch(files, reports.clone())));
         }
         for name in tracked(TrackKind::Process) {
             let Some(t) = config.track_processes.iter().find(|t| t.name == name) else {

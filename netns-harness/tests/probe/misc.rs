@@ -3,6 +3,7 @@
 use crate::require_root;
 use std::time::{Duration, Instant};
 use vigil_core::check::{ProbeResult, ProbeSpec};
+use vigil_core::config::model::Script;
 use vigil_netns::driver::probe::run;
 
 fn spec(args: &[&str], timeout_ms: u64) -> ProbeSpec {
@@ -10,10 +11,14 @@ fn spec(args: &[&str], timeout_ms: u64) -> ProbeSpec {
 }
 
 fn as_user(args: &[&str], timeout_ms: u64, user: Option<&str>, group: Option<&str>) -> ProbeSpec {
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
     ProbeSpec::Misc {
-        args: args.iter().map(|a| a.to_string()).collect(),
-        user: user.map(str::to_string),
-        group: group.map(str::to_string),
+        script: Script {
+            command: args.join(" "),
+            args,
+            user: user.map(str::to_string),
+            group: group.map(str::to_string),
+        },
         timeout: Duration::from_millis(timeout_ms),
     }
 }

@@ -1,59 +1,47 @@
 //! MISC_CHECK as keepalived runs it (`check_misc.c`, `notify.c`): the
-//! script is executed directly, without a shell, in a process group of its
-//! own, as `user`/`group` if given (supplementary groups reduced to that
-//! group), with standard streams on /dev/null and SIGTERM should the
-//! daemon die. The exit code is the result; the core turns it into a
-//! verdict and, for misc_dynamic, a weight.
+//! script is prepared as every script is ([`scripts::prepare`]: run
+//! without a shell as the MISC_CHECK's `user`, else global_defs'
+//! `script_user`, else `keepalived_script` where it exists, else root,
+//! and refused by `enable_script_security` when others could change it),
+//! then run in a process group of its own, with standard streams on
+//! /dev/null and SIGTERM should the daemon die. The exit code is the
+//! result; the core turns it into a verdict and, for misc_dynamic, a
+//! weight. A script refused, or whose user does not exist, fails the
+//! check; it is prepared at each run, so fixing its permissions takes
+//! effect without a reload.
 //!
 //! After `timeout` the group gets SIGTERM, and SIGKILL two seconds later
 //! if the script is still there; either way the result is
 //! [`ProbeResult::Timeout`]. A script killed by some other signal fails.
 
 use super::{Step, failed};
-use crate::driver::users;
+use crate::driver::scripts;
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 use std::os::unix::process::ExitStatusExt;
-use std::process::{ExitStatus, Stdio};
+use std::process::ExitStatus;
 use std::time::Duration;
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 use vigil_core::check::ProbeResult;
+use vigil_core::config::model::Script;
 
 /// keepalived's grace between SIGTERM and SIGKILL.
 const TERM_GRACE: Duration = Duration::from_secs(2);
 
-pub(super) async fn probe(
-    args: &[String],
-    user: Option<&str>,
-    group: Option<&str>,
-    timeout: Duration,
-) -> Step<ProbeResult> {
-    let (program, rest) = args
-        .split_first()
-        .ok_or_else(|| failed("misc_path", "empty"))?;
-    let ids = match user {
-        Some(name) => Some(users::ids(name, group).map_err(|e| failed("user", e))?),
-        None => None,
-    };
-    let mut cmd = Command::new(program);
-    cmd.args(rest)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .process_group(0)
-        .kill_on_drop(true);
+pub(super) async fn probe(script: &Script, timeout: Duration) -> Step<ProbeResult> {
+    let prepared = scripts::prepare(script).map_err(|why| failed("misc_path", why))?;
+    let mut cmd = prepared.command();
+    cmd.process_group(0).kill_on_drop(true);
     // SAFETY: the closure runs in the forked child before exec and only
-    // calls prctl, which is async-signal-safe; it allocates nothing.
+    // calls prctl, which is async-signal-safe; it allocates nothing. It
+    // runs after the switch to the script's user, which would clear it.
     unsafe {
         cmd.pre_exec(|| {
             nix::sys::prctl::set_pdeathsig(Signal::SIGTERM)?;
             Ok(())
         });
     }
-    if let Some(ids) = ids {
-        users::run_as(&mut cmd, ids);
-    }
-    let mut child = cmd.spawn().map_err(|e| failed(program, e))?;
+    let mut child = cmd.spawn().map_err(|e| failed(prepared.program(), e))?;
     match tokio::time::timeout(timeout, child.wait()).await {
         Ok(status) => Ok(exited(status.map_err(|e| failed("wait", e))?)),
         Err(_) => {

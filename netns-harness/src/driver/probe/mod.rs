@@ -66,12 +66,7 @@ pub async fn run(spec: &ProbeSpec) -> ProbeResult {
             };
             udp::probe(conn, &check).await
         }
-        ProbeSpec::Misc {
-            args,
-            user,
-            group,
-            timeout,
-        } => misc::probe(args, user.as_deref(), group.as_deref(), *timeout).await,
+        ProbeSpec::Misc { script, timeout } => misc::probe(script, *timeout).await,
     };
     let result = step.unwrap_or_else(|end| end);
     tracing::debug!(?spec, ?result, "probe done");
