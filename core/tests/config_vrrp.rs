@@ -543,10 +543,82 @@ fn or_routes_become_nexthops() {
     );
     let r = &p.model.instances[0].virtual_routes[0];
     assert_eq!(r.via, None);
+    let vias: Vec<_> = r
+        .nexthop
+        .iter()
+        .map(|h| h.via.map(|a| a.to_string()))
+        .collect();
     assert_eq!(
-        r.nexthop,
-        vec!["via", "10.0.0.252", "nexthop", "via", "10.0.0.253"]
+        vias,
+        vec![Some("10.0.0.252".into()), Some("10.0.0.253".into())]
     );
+}
+
+#[test]
+fn nexthops_are_read_hop_by_hop() {
+    let p = parse_str(&inst(
+        " virtual_routes {\n  192.168.50.0/24 no_track nexthop via 10.0.0.2 dev eth0 weight 1 nexthop via inet 10.0.0.3 dev eth1 weight 256 onlink\n }\n",
+    ));
+    let r = &p.model.instances[0].virtual_routes[0];
+    assert_eq!(r.nexthop.len(), 2, "{:#?}", p.diagnostics);
+    let h = &r.nexthop[1];
+    assert_eq!(h.via, Some("10.0.0.3".parse().unwrap()));
+    assert_eq!(
+        (h.dev.as_deref(), h.weight, h.onlink),
+        (Some("eth1"), Some(256), true)
+    );
+    assert_eq!(r.nexthop[0].weight, Some(1));
+}
+
+#[test]
+fn a_bad_nexthop_is_an_error_and_drops_the_route() {
+    let cases = [
+        (
+            "nexthop via 10.0.0.2 weight 0",
+            "Invalid weight 0 specified for route",
+        ),
+        (
+            "nexthop via 10.0.0.2 weight 257",
+            "Invalid weight 257 specified for route",
+        ),
+        ("nexthop via 10.0.0.x", "invalid nexthop address 10.0.0.x"),
+        (
+            "nexthop via fd00::2",
+            "Address family mismatch for next hop of route 10.9.0.0/24",
+        ),
+        (
+            "nexthop via 10.0.0.2 mtu 1400",
+            "Route has trailing nonsense after nexthops - mtu",
+        ),
+        ("nexthop weight 2", "nexthop needs a via address or a dev"),
+        (
+            "nexthop via 10.0.0.2 realms 3",
+            "nexthop realms is not supported by vigil",
+        ),
+        ("nexthop via", "No value specified for nexthop option via"),
+    ];
+    for (hops, message) in cases {
+        let p = parse_str(&inst(&format!(
+            " virtual_routes {{\n  10.9.0.0/24 {hops}\n }}\n"
+        )));
+        let errors: Vec<_> = p
+            .diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .map(|d| d.message.as_str())
+            .collect();
+        assert_eq!(errors, vec![message], "{hops}");
+        assert!(p.model.instances[0].virtual_routes.is_empty(), "{hops}");
+    }
+}
+
+#[test]
+fn a_default_route_takes_the_family_of_its_nexthops() {
+    let p = parse_str(&inst(
+        " virtual_routes {\n  default nexthop via fd00::2 dev eth0 nexthop via fd00::3 dev eth0\n }\n",
+    ));
+    let r = &p.model.instances[0].virtual_routes[0];
+    assert!(r.dest.addr.is_ipv6(), "{:#?}", p.diagnostics);
 }
 
 #[test]
