@@ -147,8 +147,14 @@ fn routes(lab: &Lab, node: usize) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// `ip rule show` in node `i`.
+fn rules(lab: &Lab, node: usize) -> String {
+    let out = lab.ip(node, &["rule", "show"]).expect("ip rule");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 #[test]
-fn virtual_routes_follow_master_and_static_ones_outlive_the_daemon() {
+fn virtual_routes_follow_master_and_static_ones_go_at_exit() {
     let Some(lab) = lab(1) else { return };
     let dir = open_dir();
     let before = "static_ipaddress {\n    10.88.0.1/24 dev eth0\n}\nstatic_routes {\n    10.99.0.0/24 via 10.88.0.254 dev eth0\n}";
@@ -189,8 +195,169 @@ fn virtual_routes_follow_master_and_static_ones_outlive_the_daemon() {
         routes(&lab, 1)
     );
     assert!(!holds(&lab, 1, VIP4), "{}", a.log());
-    assert!(holds(&lab, 1, "10.88.0.1"), "static address removed");
-    assert!(has("10.99.0.0/24 via 10.88.0.254"), "static route removed");
+    // keepalived 2.2.7 takes its static entries out at exit too.
+    assert!(!holds(&lab, 1, "10.88.0.1"), "static address left");
+    assert!(!has("10.99.0.0/24"), "static route left");
+}
+
+#[test]
+fn a_nexthop_route_goes_in_with_both_hops_and_out_when_backup() {
+    let Some(lab) = lab(2) else { return };
+    let dir = open_dir();
+    let inside = "virtual_routes {\n        192.168.50.0/24 nexthop via 10.77.0.3 dev eth0 weight 1 nexthop via 10.77.0.4 dev eth0 weight 2\n    }";
+    let a = Vigil::start(&lab, 1, dir.path(), &conf(100, "", inside), &[]);
+    let multipath = || {
+        let out = lab
+            .ip(1, &["route", "show", "192.168.50.0/24"])
+            .expect("ip route");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let both = |text: &str| {
+        text.contains("nexthop via 10.77.0.3 dev eth0 weight 1")
+            && text.contains("nexthop via 10.77.0.4 dev eth0 weight 2")
+    };
+    assert!(
+        within(Duration::from_secs(6), || both(&multipath())).is_some(),
+        "no multipath route:\n{}\n{}",
+        multipath(),
+        a.log()
+    );
+    assert!(multipath().contains("proto keepalived"), "{}", multipath());
+    // A higher priority preempts: node 1 becomes Backup and takes it out.
+    let b = Vigil::start(&lab, 2, dir.path(), &conf(150, "", inside), &[]);
+    assert!(
+        within(Duration::from_secs(6), || holds(&lab, 2, VIP4)).is_some(),
+        "{}",
+        b.log()
+    );
+    assert!(
+        within(Duration::from_secs(2), || multipath().is_empty()).is_some(),
+        "route left on the Backup:\n{}\n{}",
+        multipath(),
+        a.log()
+    );
+    assert!(a.log().contains("Entering BACKUP STATE"), "{}", a.log());
+}
+
+/// Two instances on eth0, each with a VIP and virtual routes (`VI_1` also
+/// a rule), after `before`.
+fn two_instances(before: &str, vi1: bool, vi2_route: &str) -> String {
+    let vi1 = if vi1 {
+        "vrrp_instance VI_1 {
+    interface eth0
+    virtual_router_id 51
+    priority 150
+    advert_int 1
+    virtual_ipaddress {
+        10.77.0.100/24
+    }
+    virtual_routes {
+        10.66.0.0/24 via 10.77.0.254 dev eth0 table 100
+    }
+    virtual_rules {
+        from 10.66.0.0/24 table 100 priority 100
+    }
+}"
+    } else {
+        ""
+    };
+    format!(
+        "{before}
+{vi1}
+vrrp_instance VI_2 {{
+    interface eth0
+    virtual_router_id 52
+    priority 150
+    advert_int 1
+    virtual_ipaddress {{
+        10.77.0.102/24
+    }}
+    virtual_routes {{
+        {vi2_route} via 10.77.0.254 dev eth0 table 102
+    }}
+}}
+"
+    )
+}
+
+#[test]
+fn a_reload_takes_out_what_a_removed_master_and_dropped_statics_had() {
+    let Some(lab) = lab(1) else { return };
+    let dir = open_dir();
+    let statics = |third: &str| {
+        format!(
+            "static_ipaddress {{\n    10.88.0.1/24 dev eth0\n    {third}/24 dev eth0\n}}\nstatic_routes {{\n    10.99.0.0/24 via 10.88.0.254 dev eth0\n}}"
+        )
+    };
+    let first = two_instances(&statics("10.88.1.1"), true, "10.65.0.0/24");
+    let a = Vigil::start(&lab, 1, dir.path(), &first, &[]);
+    let has = |what: &str| routes(&lab, 1).contains(what);
+    assert!(
+        within(Duration::from_secs(6), || has("10.66.0.0/24")
+            && has("10.65.0.0/24"))
+        .is_some(),
+        "{}\n{}",
+        routes(&lab, 1),
+        a.log()
+    );
+    assert!(
+        rules(&lab, 1).contains("from 10.66.0.0/24 lookup 100"),
+        "{}",
+        rules(&lab, 1)
+    );
+    assert!(
+        holds(&lab, 1, VIP4) && holds(&lab, 1, "10.88.1.1"),
+        "{}",
+        a.log()
+    );
+    // VI_1 goes while Master, VI_2 stays Master with another route, and a
+    // static address is swapped for another.
+    std::fs::write(
+        &a.conf,
+        two_instances(&statics("10.88.2.1"), false, "10.64.0.0/24"),
+    )
+    .expect("write");
+    a.signal(libc::SIGHUP);
+    assert!(
+        within(Duration::from_secs(3), || a
+            .log()
+            .contains("Reload finished"))
+        .is_some(),
+        "{}",
+        a.log()
+    );
+    assert!(
+        within(Duration::from_secs(2), || !holds(&lab, 1, VIP4)).is_some(),
+        "the removed Master's VIP is left:\n{}",
+        a.log()
+    );
+    let text = routes(&lab, 1);
+    assert!(
+        !text.contains("10.66.0.0/24"),
+        "removed Master's route left:\n{text}"
+    );
+    assert!(
+        !text.contains("10.65.0.0/24"),
+        "dropped route left:\n{text}"
+    );
+    assert!(
+        text.contains("10.64.0.0/24 via 10.77.0.254 dev eth0 table 102"),
+        "{text}"
+    );
+    assert!(
+        !rules(&lab, 1).contains("10.66.0.0/24"),
+        "{}",
+        rules(&lab, 1)
+    );
+    assert!(holds(&lab, 1, "10.77.0.102"), "{}", a.log());
+    assert!(!holds(&lab, 1, "10.88.1.1"), "dropped static address left");
+    assert!(
+        holds(&lab, 1, "10.88.2.1") && holds(&lab, 1, "10.88.0.1"),
+        "{}",
+        a.log()
+    );
+    assert!(text.contains("10.99.0.0/24 via 10.88.0.254"), "{text}");
+    assert!(a.log().contains("(VI_1) sent 0 priority"), "{}", a.log());
 }
 
 #[test]

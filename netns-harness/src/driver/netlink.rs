@@ -13,7 +13,10 @@ use rtnetlink::packet_route::address::{
     AddressAttribute, AddressFlags, AddressHeaderFlags, AddressMessage, AddressScope,
 };
 use rtnetlink::packet_route::link::{LinkAttribute, LinkFlags, LinkMessage};
-use rtnetlink::packet_route::route::{RouteMessage, RouteProtocol, RouteScope, RouteType};
+use rtnetlink::packet_route::route::{
+    RouteAddress, RouteAttribute, RouteMessage, RouteNextHop, RouteNextHopFlags, RouteProtocol,
+    RouteScope, RouteType,
+};
 use rtnetlink::packet_route::rule::{RuleAction, RuleAttribute, RuleMessage};
 use rtnetlink::{AddressMessageBuilder, Handle, MulticastGroup, RouteMessageBuilder};
 use vigil_core::config::model::{Route, Rule};
@@ -185,12 +188,19 @@ impl Netlink {
 /// (`RTPROT_KEEPALIVED`), so that `ip route` shows whose they are.
 const RTPROT_KEEPALIVED: u8 = 18;
 
+/// The interface indexes a route names: its own `dev`, and each nexthop's.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RouteDevs {
+    pub dev: Option<u32>,
+    /// One per `nexthop`, in order.
+    pub nexthops: Vec<Option<u32>>,
+}
+
 impl Netlink {
-    /// `ip route add` of a `virtual_routes`/`static_routes` line; `dev` is
-    /// its interface's index. Already present is success (keepalived adds
-    /// without NLM_F_EXCL).
-    pub async fn add_route(&self, route: &Route, dev: Option<u32>) -> Result<()> {
-        let msg = route_message(route, dev)?;
+    /// `ip route add` of a `virtual_routes`/`static_routes` line. Already
+    /// present is success (keepalived adds without NLM_F_EXCL).
+    pub async fn add_route(&self, route: &Route, devs: &RouteDevs) -> Result<()> {
+        let msg = route_message(route, devs)?;
         match self.handle.route().add(msg).execute().await {
             Err(e) if errno(&e) == Some(libc::EEXIST) => Ok(()),
             r => r.map_err(failed("add route")),
@@ -198,8 +208,8 @@ impl Netlink {
     }
 
     /// `ip route del`; already gone is success.
-    pub async fn del_route(&self, route: &Route, dev: Option<u32>) -> Result<()> {
-        let msg = route_message(route, dev)?;
+    pub async fn del_route(&self, route: &Route, devs: &RouteDevs) -> Result<()> {
+        let msg = route_message(route, devs)?;
         match self.handle.route().del(msg).execute().await {
             Err(e) if errno(&e) == Some(libc::ESRCH) => Ok(()),
             r => r.map_err(failed("delete route")),
@@ -248,16 +258,13 @@ fn table(name: &str) -> Result<u32> {
 }
 
 /// The route as the kernel takes it. Options vigil does not translate yet
-/// (`nexthop`, `mtu` and the like) are refused rather than silently left
-/// out, since a route without them is a different route.
-fn route_message(r: &Route, dev: Option<u32>) -> Result<RouteMessage> {
-    if !r.nexthop.is_empty() || !r.options.is_empty() {
+/// (`mtu` and the like) are refused rather than silently left out, since a
+/// route without them is a different route.
+fn route_message(r: &Route, devs: &RouteDevs) -> Result<RouteMessage> {
+    if !r.options.is_empty() {
         return Err(invalid(
             "route",
-            format!(
-                "{}: nexthop and route options are not supported yet",
-                r.dest
-            ),
+            format!("{}: route options are not supported yet", r.dest),
         ));
     }
     let bad = |e| invalid("route", e);
@@ -270,8 +277,11 @@ fn route_message(r: &Route, dev: Option<u32>) -> Result<RouteMessage> {
     if let Some(src) = r.src {
         b = b.pref_source(src).map_err(bad)?;
     }
-    if let Some(i) = dev {
+    if let Some(i) = devs.dev {
         b = b.output_interface(i);
+    }
+    if !r.nexthop.is_empty() {
+        b = b.multipath(multipath(r, devs));
     }
     if let Some(t) = &r.table {
         b = b.table_id(table(t)?);
@@ -304,7 +314,11 @@ fn route_message(r: &Route, dev: Option<u32>) -> Result<RouteMessage> {
                 .map_err(|_| invalid("route", format!("scope '{n}'")))?,
         ),
         None if kind == RouteType::Local => RouteScope::Host,
-        None if r.via.is_none() && kind == RouteType::Unicast && r.dest.addr.is_ipv4() => {
+        None if r.via.is_none()
+            && r.nexthop.is_empty()
+            && kind == RouteType::Unicast
+            && r.dest.addr.is_ipv4() =>
+        {
             RouteScope::Link
         }
         None => RouteScope::Universe,
@@ -320,6 +334,30 @@ fn route_message(r: &Route, dev: Option<u32>) -> Result<RouteMessage> {
         ),
     };
     Ok(b.kind(kind).scope(scope).protocol(protocol).build())
+}
+
+/// RTA_MULTIPATH: one rtnexthop per `nexthop`, its weight as the kernel
+/// keeps it (weight − 1, so `ip route` shows what was written).
+fn multipath(r: &Route, devs: &RouteDevs) -> Vec<RouteNextHop> {
+    r.nexthop
+        .iter()
+        .enumerate()
+        .map(|(k, h)| {
+            let mut nh = RouteNextHop::default();
+            if let Some(via) = h.via {
+                nh.attributes
+                    .push(RouteAttribute::Gateway(RouteAddress::from(via)));
+            }
+            nh.interface_index = devs.nexthops.get(k).copied().flatten().unwrap_or(0);
+            nh.hops = h
+                .weight
+                .map_or(0, |w| u8::try_from(w.saturating_sub(1)).unwrap_or(u8::MAX));
+            if h.onlink {
+                nh.flags = RouteNextHopFlags::Onlink;
+            }
+            nh
+        })
+        .collect()
 }
 
 /// The rule as the kernel takes it: from, to, table, priority, and the

@@ -25,7 +25,7 @@ use super::netlink::{Link, Netlink};
 use super::nftables::NoAcceptTables;
 use super::notify;
 use super::notify_fifo::NotifyFifos;
-use super::routes::{self, VirtualRoutes};
+use super::routes::{Statics, VirtualRoutes};
 use super::smtp_alert::SmtpAlerts;
 use super::track::{Report, Trackers};
 use super::vrrp_socket::{Family, VrrpSocket};
@@ -63,6 +63,7 @@ struct Vrrp {
     fifos: NotifyFifos,
     mail: SmtpAlerts,
     routes: VirtualRoutes,
+    statics: Statics,
     /// False with `--dont-release-vrrp`: addresses stay when the daemon stops.
     release_on_stop: bool,
     stopping: bool,
@@ -84,7 +85,7 @@ pub async fn serve(
     let resolved = resolve::resolve(&config, &host);
     let (reports, mut tracked) = mpsc::channel(REPORT_QUEUE);
     let fifos = NotifyFifos::open(&config);
-    routes::install_static(&netlink, &host, &config).await;
+    let statics = Statics::install(&netlink, &host, &config).await;
     let mail = SmtpAlerts::new(&config);
     let mut vrrp = Vrrp {
         config,
@@ -102,6 +103,7 @@ pub async fn serve(
         fifos,
         mail,
         routes: VirtualRoutes::default(),
+        statics,
         release_on_stop,
         stopping: false,
         checkers,
@@ -118,6 +120,7 @@ pub async fn serve(
             if let Err(e) = vrrp.no_accept.remove().await {
                 error!("removing the no_accept tables: {e}");
             }
+            vrrp.statics.remove(&vrrp.netlink, &vrrp.host).await;
             info!("Stopped");
             return Ok(());
         }
@@ -320,7 +323,15 @@ impl Vrrp {
         // The trackers apply() starts look their scripts up in the new config.
         let old = std::mem::replace(&mut self.config, config);
         match self.apply(resolved) {
-            Ok(()) => info!("Reload finished"),
+            Ok(()) => {
+                self.statics
+                    .reload(&self.netlink, &self.host, &self.config)
+                    .await;
+                self.routes
+                    .reload(&self.netlink, &self.host, &self.config)
+                    .await;
+                info!("Reload finished");
+            }
             Err(e) => {
                 self.config = old;
                 error!("reload refused, old config kept: {e}");
