@@ -429,6 +429,8 @@ fn instance(i: usize, d: InstanceDraft, scripts: usize) -> VrrpInstance {
             interface: Some(format!("vrrp.{i}")),
             mac: None,
         });
+        // keepalived sends unicast adverts from the base interface.
+        v.vmac_xmit_base = v.is_unicast();
     }
     (v.notify_master, v.notify) = d.notify;
     v.debug = d.debug;

@@ -642,3 +642,105 @@ fn rules_without_preference_count_down_from_16384() {
     );
     assert_eq!(w.len(), 3);
 }
+
+#[test]
+fn use_vmac_macs_keepalived_refuses() {
+    for (mac, message) in [
+        (
+            "02:00:00:00:zz:01",
+            "VMAC invalid MAC address 02:00:00:00:zz:01 - ignoring",
+        ),
+        (
+            "03:00:00:00:00:01",
+            "VMAC MAC address is multicast 03:00:00:00:00:01 - ignoring",
+        ),
+        (
+            "00:00:5e:00:01:33",
+            "VMAC MAC address not allowed to be RFC5798 address 00:00:5e:00:01:33 - ignoring",
+        ),
+    ] {
+        let (sev, kind, _, _, m) = one(&inst(&format!(" use_vmac {mac}\n")));
+        assert_eq!(
+            (sev, kind, m.as_str()),
+            (Severity::Error, DiagKind::InvalidValue, message)
+        );
+    }
+    let p = parse_str(&inst(" use_vmac vmx51 02:00:00:00:01\n"));
+    assert!(p.diagnostics.is_empty(), "{:#?}", p.diagnostics);
+    let vm = p.model.instances[0].use_vmac.clone().expect("use_vmac");
+    assert_eq!(
+        (vm.interface.as_deref(), vm.mac.as_deref()),
+        (Some("vmx51"), Some("02:00:00:00:01"))
+    );
+}
+
+#[test]
+fn use_vmac_adjustments_follow_keepalived() {
+    let cases = [
+        (
+            " vmac_xmit_base\n",
+            "(VI_1) vmac_xmit_base is only valid with a vmac",
+            false,
+        ),
+        (
+            " use_vmac\n unicast_peer {\n  10.0.0.2\n }\n",
+            "(VI_1) unicast with use_vmac requires vmac_xmit_base - setting",
+            true,
+        ),
+        (
+            " use_vmac\n vmac_xmit_base\n strict_mode\n",
+            "(VI_1) xmit_base is incompatible with strict mode - resetting",
+            false,
+        ),
+    ];
+    for (body, message, xmit_base) in cases {
+        let p = parse_str(&inst(body));
+        let found: Vec<_> = p.diagnostics.iter().map(|d| d.message.as_str()).collect();
+        assert!(found.contains(&message), "{body}: {found:#?}");
+        assert_eq!(p.model.instances[0].vmac_xmit_base, xmit_base, "{body}");
+    }
+    let p = parse_str(&inst(" use_vmac 02:00:00:00:00:01\n strict_mode\n"));
+    assert!(
+        p.diagnostics
+            .iter()
+            .any(|d| d.message == "(VI_1): cannot specify MAC address with strict mode - clearing"),
+        "{:#?}",
+        p.diagnostics
+    );
+    assert_eq!(
+        p.model.instances[0]
+            .use_vmac
+            .as_ref()
+            .and_then(|v| v.mac.clone()),
+        None
+    );
+}
+
+#[test]
+fn a_vmac_name_is_one_instance_s() {
+    let two = format!(
+        "{}{}",
+        inst(" use_vmac vmx\n"),
+        inst(" use_vmac vmx\n")
+            .replace("VI_1", "VI_2")
+            .replace("eth0", "eth1")
+    );
+    let p = parse_str(&two);
+    let errors: Vec<_> = p
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .map(|d| d.message.as_str())
+        .collect();
+    assert_eq!(
+        errors,
+        vec!["(VI_2) VRRP instance VI_1 is already using vmx - ignoring name"]
+    );
+    assert_eq!(
+        p.model.instances[1]
+            .use_vmac
+            .as_ref()
+            .and_then(|v| v.interface.clone()),
+        None
+    );
+}
