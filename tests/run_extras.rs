@@ -10,7 +10,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::time::Duration;
 
-use common::{Vigil, holds, lab, vrrp_conf_with, within};
+use common::{Capture, Vigil, holds, lab, vrrp_conf_with, within};
 use vigil_netns::lab::Lab;
 
 const VIP4: &str = "10.77.0.100";
@@ -395,5 +395,296 @@ fn a_tracked_process_starting_and_ending_clears_and_sets_a_fault() {
         within(Duration::from_secs(4), || !holds(&lab, 1, VIP4)).is_some(),
         "the process ending did not fault the instance:\n{}",
         a.log()
+    );
+}
+
+/// `ip -d link show dev NAME` and `ip addr show dev NAME` in node `i`
+/// (empty when there is no such interface).
+fn link_and_addresses(lab: &Lab, node: usize, name: &str) -> String {
+    let mut text = String::new();
+    for args in [
+        &["-d", "link", "show", "dev", name][..],
+        &["addr", "show", "dev", name],
+    ] {
+        // `ip` fails for a missing interface: that is the empty answer.
+        let out = lab
+            .command(lab.node(node), "ip")
+            .args(args)
+            .output()
+            .expect("ip");
+        text.push_str(&String::from_utf8_lossy(&out.stdout));
+    }
+    text
+}
+
+/// `sysctl -n KEY` in node `i`.
+fn sysctl(lab: &Lab, node: usize, key: &str) -> String {
+    let out = lab
+        .command(lab.node(node), "sysctl")
+        .args(["-n", key])
+        .output()
+        .expect("sysctl");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// The frames of a capture as (source MAC, what) where what is
+/// `vrrp VRID`, `garp ADDR` or `rs` (an IPv6 router solicitation).
+fn frames(pcap: &Path) -> Vec<(String, String)> {
+    let file = std::fs::File::open(pcap).expect("open pcap");
+    let mut reader = pcap_file::pcap::PcapReader::new(file).expect("pcap");
+    let mut out = Vec::new();
+    while let Some(packet) = reader.next_packet() {
+        let d = packet.expect("packet").data;
+        let Some(src) = d.get(6..12) else { continue };
+        let mac = src
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<Vec<_>>()
+            .join(":");
+        let what = match (d.get(12..14), d.get(23), d.get(20), d.get(54)) {
+            (Some([0x08, 0x00]), Some(112), ..) => d.get(35).map(|v| format!("vrrp {v}")),
+            (Some([0x86, 0xdd]), _, Some(112), _) => d.get(55).map(|v| format!("vrrp {v}")),
+            (Some([0x86, 0xdd]), _, Some(58), Some(133)) => Some("rs".to_string()),
+            (Some([0x08, 0x06]), ..) => d
+                .get(28..32)
+                .map(|a| format!("garp {}", std::net::Ipv4Addr::new(a[0], a[1], a[2], a[3]))),
+            _ => None,
+        };
+        if let Some(what) = what {
+            out.push((mac, what));
+        }
+    }
+    out
+}
+
+/// The source MACs of the frames that are `what`.
+fn sources(frames: &[(String, String)], what: &str) -> std::collections::BTreeSet<String> {
+    frames
+        .iter()
+        .filter(|f| f.1 == what)
+        .map(|f| f.0.clone())
+        .collect()
+}
+
+#[test]
+fn use_vmac_puts_the_vip_on_a_private_macvlan_with_the_virtual_mac_and_removes_it_at_exit() {
+    let Some(lab) = lab(2) else { return };
+    let dir = open_dir();
+    // A non-zero all.rp_filter would override the VMAC's 0: vigil moves it
+    // onto the interfaces for the run, as keepalived does.
+    lab.sysctl(lab.node(1), &["net.ipv4.conf.all.rp_filter=1"])
+        .expect("sysctl");
+    let capture = Capture::start(&lab, dir.path()).expect("tcpdump on the bridge");
+    let mut a = Vigil::start(&lab, 1, dir.path(), &conf(150, "", "use_vmac"), &[]);
+    let b = Vigil::start(&lab, 2, dir.path(), &conf(100, "", "use_vmac"), &[]);
+    let vmac = |node| link_and_addresses(&lab, node, "vrrp.51");
+    assert!(
+        within(Duration::from_secs(6), || vmac(1)
+            .contains("inet 10.77.0.100/24"))
+        .is_some(),
+        "no VIP on vrrp.51:\n{}\n{}",
+        vmac(1),
+        a.log()
+    );
+    let text = vmac(1);
+    for want in [
+        "vrrp.51@eth0",
+        "link/ether 00:00:5e:00:01:33",
+        "macvlan mode private",
+        "addrgenmode none",
+        "state UP",
+    ] {
+        assert!(text.contains(want), "{want} missing:\n{text}");
+    }
+    assert!(!holds(&lab, 1, VIP4), "the VIP is on eth0 too");
+    // The Backup has its VMAC, without the address.
+    assert!(
+        vmac(2).contains("link/ether 00:00:5e:00:01:33"),
+        "{}",
+        b.log()
+    );
+    assert!(!vmac(2).contains("10.77.0.100"), "{}", vmac(2));
+    let settings = |node| {
+        [
+            "net.ipv4.conf.vrrp/51.arp_ignore",
+            "net.ipv4.conf.vrrp/51.accept_local",
+            "net.ipv4.conf.vrrp/51.rp_filter",
+            "net.ipv4.conf.eth0.arp_ignore",
+            "net.ipv4.conf.eth0.arp_filter",
+            "net.ipv4.conf.eth0.rp_filter",
+            "net.ipv4.conf.all.rp_filter",
+        ]
+        .map(|k| sysctl(&lab, node, k))
+    };
+    assert_eq!(settings(1), ["1", "1", "0", "1", "1", "1", "0"]);
+    a.signal(libc::SIGTERM);
+    assert!(a.wait_exit(Duration::from_secs(5)).is_some(), "{}", a.log());
+    assert!(vmac(1).is_empty(), "vrrp.51 left:\n{}", vmac(1));
+    let base = ["arp_ignore", "arp_filter", "rp_filter"]
+        .map(|k| sysctl(&lab, 1, &format!("net.ipv4.conf.eth0.{k}")));
+    assert_eq!(base, ["0", "0", "0"], "eth0 not put back");
+    assert_eq!(sysctl(&lab, 1, "net.ipv4.conf.all.rp_filter"), "1");
+    assert!(
+        within(Duration::from_secs(3), || vmac(2).contains("10.77.0.100")).is_some(),
+        "node 2 did not take over on its VMAC:\n{}",
+        b.log()
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let seen = frames(&capture.stop());
+    let virtual_mac = std::collections::BTreeSet::from(["00:00:5e:00:01:33".to_string()]);
+    assert_eq!(sources(&seen, "vrrp 51"), virtual_mac, "adverts: {seen:?}");
+    assert_eq!(sources(&seen, "garp 10.77.0.100"), virtual_mac, "{seen:?}");
+}
+
+/// An IPv6 instance on a VMAC it names, and an IPv4 one whose adverts
+/// leave from eth0 (`vmac_xmit_base`).
+fn v6_and_xmit_base(with_v4: bool) -> String {
+    let v4 = "vrrp_instance VI_2 {
+    interface eth0
+    virtual_router_id 52
+    priority 150
+    advert_int 1
+    use_vmac
+    vmac_xmit_base
+    virtual_ipaddress {
+        10.77.0.102/24
+    }
+}";
+    format!(
+        "vrrp_instance VI_6 {{
+    interface eth0
+    virtual_router_id 61
+    priority 150
+    advert_int 1
+    use_vmac vmx61
+    virtual_ipaddress {{
+        fd77::161/64
+    }}
+}}
+{}
+",
+        if with_v4 { v4 } else { "" }
+    )
+}
+
+#[test]
+fn an_ipv6_vmac_sends_from_the_link_local_and_xmit_base_from_eth0_and_a_reload_removes_one() {
+    let Some(lab) = lab(1) else { return };
+    let dir = open_dir();
+    let capture = Capture::start(&lab, dir.path()).expect("tcpdump on the bridge");
+    let a = Vigil::start(&lab, 1, dir.path(), &v6_and_xmit_base(true), &[]);
+    let vmx61 = || link_and_addresses(&lab, 1, "vmx61");
+    let vrrp52 = || link_and_addresses(&lab, 1, "vrrp.52");
+    assert!(
+        within(Duration::from_secs(6), || vmx61().contains("fd77::161/64")
+            && vrrp52().contains("10.77.0.102/24"))
+        .is_some(),
+        "{}\n{}\n{}",
+        vmx61(),
+        vrrp52(),
+        a.log()
+    );
+    let eth0 = link_and_addresses(&lab, 1, "eth0");
+    let link_local = eth0
+        .lines()
+        .find(|l| l.contains("scope link"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .expect("eth0's link-local")
+        .to_string();
+    let text = vmx61();
+    assert!(text.contains("link/ether 00:00:5e:00:02:3d"), "{text}");
+    assert!(text.contains("macvlan mode private"), "{text}");
+    // eth0's link-local, deprecated so that nothing else sends from it.
+    assert!(
+        text.lines()
+            .any(|l| l.contains(&link_local) && l.contains("deprecated")),
+        "{link_local} not on vmx61:\n{text}"
+    );
+    assert!(
+        vrrp52().contains("link/ether 00:00:5e:00:01:34"),
+        "{}",
+        vrrp52()
+    );
+    std::fs::write(&a.conf, v6_and_xmit_base(false)).expect("write");
+    a.signal(libc::SIGHUP);
+    assert!(
+        within(Duration::from_secs(3), || vrrp52().is_empty()).is_some(),
+        "vrrp.52 left after the reload:\n{}\n{}",
+        vrrp52(),
+        a.log()
+    );
+    assert!(a.log().contains("(VI_2) sent 0 priority"), "{}", a.log());
+    assert!(vmx61().contains("fd77::161/64"), "{}", vmx61());
+    std::thread::sleep(Duration::from_millis(1200));
+    let seen = frames(&capture.stop());
+    let eth0_mac = eth0
+        .split_whitespace()
+        .skip_while(|w| *w != "link/ether")
+        .nth(1)
+        .expect("eth0's MAC")
+        .to_string();
+    let one = |mac: &str| std::collections::BTreeSet::from([mac.to_string()]);
+    assert_eq!(
+        sources(&seen, "vrrp 61"),
+        one("00:00:5e:00:02:3d"),
+        "{seen:?}"
+    );
+    assert_eq!(sources(&seen, "vrrp 52"), one(&eth0_mac), "{seen:?}");
+    assert_eq!(
+        sources(&seen, "garp 10.77.0.102"),
+        one("00:00:5e:00:01:34"),
+        "{seen:?}"
+    );
+    assert!(
+        !sources(&seen, "rs").contains("00:00:5e:00:02:3d"),
+        "a router solicitation from the virtual MAC: {seen:?}"
+    );
+}
+
+#[test]
+fn a_vmac_left_by_a_sigkilled_run_is_adopted_and_its_stale_vip_removed() {
+    let Some(lab) = lab(1) else { return };
+    let dir = open_dir();
+    let vmac = || link_and_addresses(&lab, 1, "vrrp.51");
+    let mut a = Vigil::start(&lab, 1, dir.path(), &conf(150, "", "use_vmac"), &[]);
+    assert!(
+        within(Duration::from_secs(6), || vmac().contains("10.77.0.100/24")).is_some(),
+        "{}",
+        a.log()
+    );
+    let index = |text: &str| text.split(':').next().unwrap_or_default().to_string();
+    let before = index(&vmac());
+    a.signal(libc::SIGKILL);
+    let _ = a.wait_exit(Duration::from_secs(1));
+    let b = Vigil::start(&lab, 1, dir.path(), &conf(150, "", "use_vmac"), &[]);
+    assert!(
+        within(Duration::from_secs(2), || b
+            .log()
+            .contains("Entering BACKUP STATE"))
+        .is_some(),
+        "{}",
+        b.log()
+    );
+    assert!(
+        b.log()
+            .contains("removing VIP 10.77.0.100/24 left on the interface by an earlier run"),
+        "{}",
+        b.log()
+    );
+    assert!(
+        !vmac().contains("10.77.0.100"),
+        "a Backup holds the VIP:\n{}",
+        vmac()
+    );
+    assert_eq!(
+        index(&vmac()),
+        before,
+        "the VMAC was made anew:\n{}",
+        b.log()
+    );
+    assert!(
+        within(Duration::from_secs(5), || vmac().contains("10.77.0.100/24")).is_some(),
+        "{}",
+        b.log()
     );
 }

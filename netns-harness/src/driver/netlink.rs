@@ -10,15 +10,20 @@ use rtnetlink::packet_core::{NetlinkMessage, NetlinkPayload};
 use rtnetlink::packet_route::AddressFamily;
 use rtnetlink::packet_route::RouteNetlinkMessage;
 use rtnetlink::packet_route::address::{
-    AddressAttribute, AddressFlags, AddressHeaderFlags, AddressMessage, AddressScope,
+    AddressAttribute, AddressFlags, AddressHeaderFlags, AddressMessage, AddressScope, CacheInfo,
 };
-use rtnetlink::packet_route::link::{LinkAttribute, LinkFlags, LinkMessage};
+use rtnetlink::packet_route::link::{
+    AfSpecInet6, AfSpecUnspec, In6AddrGenMode, InfoData, InfoKind, InfoMacVlan, LinkAttribute,
+    LinkFlags, LinkInfo, LinkMessage, MacVlanMode,
+};
 use rtnetlink::packet_route::route::{
     RouteAddress, RouteAttribute, RouteMessage, RouteNextHop, RouteNextHopFlags, RouteProtocol,
     RouteScope, RouteType,
 };
 use rtnetlink::packet_route::rule::{RuleAction, RuleAttribute, RuleMessage};
-use rtnetlink::{AddressMessageBuilder, Handle, MulticastGroup, RouteMessageBuilder};
+use rtnetlink::{
+    AddressMessageBuilder, Handle, LinkMacVlan, LinkUnspec, MulticastGroup, RouteMessageBuilder,
+};
 use vigil_core::config::model::{Route, Rule};
 use vigil_core::frame::Mac;
 use vigil_core::vrrp::Vip;
@@ -33,6 +38,17 @@ pub struct Link {
     pub mac: Option<Mac>,
     /// Administratively up with carrier (`IFF_UP` and `IFF_RUNNING`).
     pub up: bool,
+    /// Set when the interface is a macvlan.
+    pub macvlan: Option<Macvlan>,
+}
+
+/// What makes a macvlan usable as a VMAC.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Macvlan {
+    /// The index of the interface it sits on.
+    pub parent: u32,
+    /// Mode private: frames from its sibling macvlans are not delivered.
+    pub private: bool,
 }
 
 /// One address of an interface.
@@ -180,6 +196,84 @@ impl Netlink {
         match self.handle.address().del(msg).execute().await {
             Err(e) if matches!(errno(&e), Some(libc::EADDRNOTAVAIL | libc::ENODEV)) => Ok(()),
             r => r.map_err(failed("delete address")),
+        }
+    }
+}
+
+/// The VMACs' interfaces (`vrrp_vmac.c`).
+impl Netlink {
+    /// Makes `name` a macvlan in mode private on `parent` with address
+    /// `mac`: a new one, or (`existing`) the macvlan of that name changed
+    /// in place.
+    pub async fn macvlan(
+        &self,
+        name: &str,
+        parent: u32,
+        mac: Mac,
+        existing: Option<u32>,
+    ) -> Result<()> {
+        let b = LinkMacVlan::new(name, parent, MacVlanMode::Private).address(mac.to_vec());
+        let req = match existing {
+            Some(index) => self.handle.link().change(b.index(index).build()),
+            None => self.handle.link().add(b.build()),
+        };
+        req.execute().await.map_err(failed("create macvlan"))
+    }
+
+    /// Turns IPv6 address generation off, so that the interface gets no
+    /// EUI-64 link-local address when it comes up (a VMAC's adverts must
+    /// come from the real one, RFC 5798 §7.4). It cannot be part of the
+    /// request that creates the link.
+    pub async fn addr_gen_none(&self, index: u32) -> Result<()> {
+        let none =
+            LinkAttribute::AfSpecUnspec(vec![AfSpecUnspec::Inet6(vec![AfSpecInet6::AddrGenMode(
+                In6AddrGenMode::None,
+            )])]);
+        let msg = LinkUnspec::new_with_index(index)
+            .append_extra_attribute(none)
+            .build();
+        self.handle
+            .link()
+            .change(msg)
+            .execute()
+            .await
+            .map_err(failed("set addrgenmode none"))
+    }
+
+    /// `ip link set up`.
+    pub async fn set_up(&self, index: u32) -> Result<()> {
+        let msg = LinkUnspec::new_with_index(index).up().build();
+        self.handle
+            .link()
+            .change(msg)
+            .execute()
+            .await
+            .map_err(failed("set link up"))
+    }
+
+    /// `ip link del`; already gone is success.
+    pub async fn del_link(&self, index: u32) -> Result<()> {
+        match self.handle.link().del(index).execute().await {
+            Err(e) if errno(&e) == Some(libc::ENODEV) => Ok(()),
+            r => r.map_err(failed("delete link")),
+        }
+    }
+
+    /// The IPv6 source of an instance's adverts on its VMAC, added as
+    /// keepalived adds it: /64, no DAD, preferred lifetime 0 (deprecated),
+    /// so that nothing else picks it as a source.
+    pub async fn add_vmac_source(&self, index: u32, addr: Ipv6Addr) -> Result<()> {
+        let mut req = self.handle.address().add(index, IpAddr::V6(addr), 64);
+        let m = req.message_mut();
+        m.header.flags = AddressHeaderFlags::Nodad;
+        m.attributes
+            .push(AddressAttribute::Flags(AddressFlags::Nodad));
+        let mut life = CacheInfo::default();
+        life.ifa_valid = u32::MAX;
+        m.attributes.push(AddressAttribute::CacheInfo(life));
+        match req.execute().await {
+            Err(e) if errno(&e) == Some(libc::EEXIST) => Ok(()),
+            r => r.map_err(failed("add link-local address")),
         }
     }
 }
@@ -437,10 +531,14 @@ fn scope(name: Option<&str>) -> AddressScope {
 fn link(m: &LinkMessage) -> Link {
     let mut name = String::new();
     let mut mac = None;
+    let mut parent = None;
+    let mut macvlan = None;
     for a in &m.attributes {
         match a {
             LinkAttribute::IfName(n) => name.clone_from(n),
             LinkAttribute::Address(bytes) => mac = Mac::try_from(bytes.as_slice()).ok(),
+            LinkAttribute::Link(p) => parent = Some(*p),
+            LinkAttribute::LinkInfo(info) => macvlan = macvlan_private(info),
             _ => {}
         }
     }
@@ -450,7 +548,23 @@ fn link(m: &LinkMessage) -> Link {
         name,
         mac,
         up: flags.contains(LinkFlags::Up) && flags.contains(LinkFlags::Running),
+        macvlan: macvlan
+            .zip(parent)
+            .map(|(private, parent)| Macvlan { parent, private }),
     }
+}
+
+/// For a macvlan's link info, whether it is in mode private.
+fn macvlan_private(info: &[LinkInfo]) -> Option<bool> {
+    if !info.contains(&LinkInfo::Kind(InfoKind::MacVlan)) {
+        return None;
+    }
+    Some(info.iter().any(|i| match i {
+        LinkInfo::Data(InfoData::MacVlan(data)) => {
+            data.contains(&InfoMacVlan::Mode(MacVlanMode::Private))
+        }
+        _ => false,
+    }))
 }
 
 fn address(m: &AddressMessage) -> Option<Address> {
