@@ -91,6 +91,7 @@ mod tests {
             name: name.into(),
             mac: Some([2, 0, 0, 0, 0, index as u8]),
             up: true,
+            macvlan: None,
         };
         let addr = |index, addr: &str, prefix_len, secondary| Address {
             index,
@@ -126,6 +127,7 @@ mod tests {
             name: "eth0".into(),
             mac: None,
             up: false,
+            macvlan: None,
         });
         assert_eq!(h.link("eth0").map(|l| (l.index, l.up)), Some((7, false)));
         assert_eq!(h.links.len(), 2);

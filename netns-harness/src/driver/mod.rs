@@ -12,6 +12,8 @@
 //! - [`netlink`]: interfaces, addresses, routes and rules (the only
 //!   rtnetlink user); [`routes`]: virtual and static routes and rules
 //! - [`host`]: the interfaces as resolution and the announcer see them
+//! - [`vmac`]: the macvlans of `use_vmac` instances; [`sysctl`]: the
+//!   interface settings they need
 //! - [`arp`]: gratuitous ARPs and unsolicited NAs over AF_PACKET
 //! - [`ipvs`]: the kernel's IPVS table over generic netlink
 //! - [`nftables`]: the firewall of instances without accept mode
@@ -42,10 +44,12 @@ pub mod routes;
 pub mod scripts;
 pub mod signals;
 pub mod smtp_alert;
+pub mod sysctl;
 pub mod track;
 pub mod track_file;
 pub mod track_process;
 pub mod users;
+pub mod vmac;
 pub mod vrrp;
 pub mod vrrp_socket;
 

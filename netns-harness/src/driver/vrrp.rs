@@ -5,7 +5,7 @@
 //! earlier run left, start the router, then feed it packets, timeouts, link
 //! changes and commands, draining every output after each input.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -26,9 +26,10 @@ use super::netlink::{Link, Netlink};
 use super::nftables::NoAcceptTables;
 use super::notify;
 use super::notify_fifo::NotifyFifos;
-use super::routes::{self, VirtualRoutes};
+use super::routes::{Statics, VirtualRoutes};
 use super::smtp_alert::SmtpAlerts;
 use super::track::{Report, Trackers};
+use super::vmac::Vmacs;
 use super::vrrp_socket::{Family, VrrpSocket};
 use crate::error::{Error, Result};
 
@@ -66,6 +67,11 @@ struct Vrrp {
     fifos: NotifyFifos,
     mail: SmtpAlerts,
     routes: VirtualRoutes,
+    statics: Statics,
+    vmacs: Vmacs,
+    /// A reload ran: once its last adverts and removals are out, sockets
+    /// and VMACs nothing uses any more go.
+    tidy: bool,
     /// False with `--dont-release-vrrp`: addresses stay when the daemon stops.
     release_on_stop: bool,
     stopping: bool,
@@ -84,10 +90,9 @@ pub async fn serve(
     let clock = Clock::start();
     let (netlink, mut links) = Netlink::connect()?;
     let host = Interfaces::read(&netlink).await?;
-    let resolved = resolve::resolve(&config, &host);
     let (reports, mut tracked) = mpsc::channel(REPORT_QUEUE);
     let fifos = NotifyFifos::open(&config);
-    routes::install_static(&netlink, &host, &config).await;
+    let statics = Statics::install(&netlink, &host, &config).await;
     let mail = SmtpAlerts::new(&config);
     let mut vrrp = Vrrp {
         config,
@@ -106,21 +111,39 @@ pub async fn serve(
         mail,
         routes: VirtualRoutes::default(),
         drops: DropLog::default(),
+        statics,
+        vmacs: Vmacs::default(),
+        tidy: false,
         release_on_stop,
         stopping: false,
         checkers,
     };
+    let (resolved, vmacs) = vrrp.resolve().await;
     vrrp.remove_stale(&resolved).await;
-    vrrp.apply(resolved)?;
+    if let Err(e) = vrrp.apply(resolved) {
+        // What the start made goes, as at any exit.
+        vrrp.statics.remove(&vrrp.netlink, &vrrp.host).await;
+        vrrp.vmacs.remove_all(&vrrp.netlink).await;
+        return Err(e);
+    }
+    vrrp.vmacs.keep(vmacs);
     info!("Startup complete");
     // One kernel timer, moved only when the router's deadline moves.
     let timer = Timer::new(clock).map_err(Error::io("creating the VRRP timer"))?;
     let mut armed = None;
     loop {
         vrrp.flush().await;
+        if std::mem::take(&mut vrrp.tidy) {
+            vrrp.close_unused_sockets();
+            vrrp.vmacs.retire(&vrrp.netlink).await;
+        }
         if vrrp.stopping {
             if let Err(e) = vrrp.no_accept.remove().await {
                 error!("removing the no_accept tables: {e}");
+            }
+            vrrp.statics.remove(&vrrp.netlink, &vrrp.host).await;
+            if vrrp.release_on_stop {
+                vrrp.vmacs.remove_all(&vrrp.netlink).await;
             }
             info!("Stopped");
             return Ok(());
@@ -198,6 +221,17 @@ impl Vrrp {
         }
     }
 
+    /// The running config on this host, with the VMACs its instances use
+    /// made and their names.
+    async fn resolve(&mut self) -> (Resolved, BTreeSet<String>) {
+        let mut resolved = resolve::resolve(&self.config, &self.host);
+        let vmacs = self
+            .vmacs
+            .prepare(&self.netlink, &mut self.host, &self.config, &mut resolved)
+            .await;
+        (resolved, vmacs)
+    }
+
     /// Runs `resolved`: at start on the empty router, on SIGHUP on the
     /// running one, whose instances that stay keep their state. On an error
     /// the router is left as it was.
@@ -214,18 +248,23 @@ impl Vrrp {
         Ok(())
     }
 
-    /// One socket per interface and family, shared by the instances there.
+    /// One socket per interface and family, shared by the instances there;
+    /// a socket on an interface since re-created (a VMAC) is opened anew.
     fn open_sockets(&mut self, resolved: &Resolved) -> Result<()> {
         for inst in &resolved.instances {
             let family = Family::of(inst.src);
             let key = (inst.iface.clone(), family);
-            if self.sockets.contains_key(&key) {
-                continue;
-            }
             let Some(link) = self.host.link(&inst.iface) else {
                 warn!("({}) interface {} not found", inst.name, inst.iface);
                 continue;
             };
+            if self
+                .sockets
+                .get(&key)
+                .is_some_and(|s| s.index() == link.index)
+            {
+                continue;
+            }
             let groups: Vec<IpAddr> = resolved
                 .instances
                 .iter()
@@ -237,6 +276,17 @@ impl Vrrp {
             self.sockets.insert(key, sock);
         }
         Ok(())
+    }
+
+    /// Closes the sockets no instance sends or receives on any more.
+    fn close_unused_sockets(&mut self) {
+        let used: BTreeSet<(String, Family)> = self
+            .router
+            .instances()
+            .iter()
+            .map(|i| (i.config().iface.clone(), Family::of(i.config().src)))
+            .collect();
+        self.sockets.retain(|key, _| used.contains(key));
     }
 
     async fn received(&mut self, rx: std::io::Result<Received>) {
@@ -331,11 +381,21 @@ impl Vrrp {
             Ok(host) => self.host = host,
             Err(e) => warn!("reload: reading interfaces: {e}; using what was known"),
         }
-        let resolved = resolve::resolve(&config, &self.host);
         // The trackers apply() starts look their scripts up in the new config.
         let old = std::mem::replace(&mut self.config, config);
+        let (resolved, vmacs) = self.resolve().await;
         match self.apply(resolved) {
-            Ok(()) => info!("Reload finished"),
+            Ok(()) => {
+                self.vmacs.keep(vmacs);
+                self.tidy = true;
+                self.statics
+                    .reload(&self.netlink, &self.host, &self.config)
+                    .await;
+                self.routes
+                    .reload(&self.netlink, &self.host, &self.config)
+                    .await;
+                info!("Reload finished");
+            }
             Err(e) => {
                 self.config = old;
                 error!("reload refused, old config kept: {e}");
