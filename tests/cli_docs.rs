@@ -67,3 +67,28 @@ fn docs_cli_md_is_the_binarys_help() {
          `VIGIL_BLESS=1 cargo test --test cli_docs` and review the diff"
     );
 }
+
+/// The first scenario of docs/scenarios.md runs and passes as printed there.
+#[test]
+fn the_scenario_guides_example_passes() {
+    let guide = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/scenarios.md"),
+    )
+    .expect("docs/scenarios.md");
+    let example = guide
+        .split("```toml\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("a toml block");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("first.toml");
+    std::fs::write(&file, example).expect("write");
+    let out = Command::new(env!("CARGO_BIN_EXE_vigil"))
+        .arg("sim")
+        .arg(&file)
+        .output()
+        .expect("vigil sim");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.ends_with("expectations: 3 passed, 0 failed\n"), "{text}");
+}
