@@ -128,6 +128,7 @@ pub async fn serve(
     }
     vrrp.vmacs.keep(vmacs);
     info!("Startup complete");
+    return_free_heap();
     // One kernel timer, moved only when the router's deadline moves.
     let timer = Timer::new(clock).map_err(Error::io("creating the VRRP timer"))?;
     let mut armed = None;
@@ -181,6 +182,15 @@ pub async fn serve(
             Some(report) = tracked.recv() => vrrp.tracked(report),
         }
     }
+}
+
+/// Gives the heap that startup or a reload freed (command line, config
+/// text and model, netlink dumps) back to the kernel. glibc keeps freed
+/// memory in its arenas otherwise, and a daemon that runs for months
+/// would carry its start's high-water mark as resident memory.
+fn return_free_heap() {
+    // SAFETY: malloc_trim only walks glibc's own arenas.
+    unsafe { libc::malloc_trim(0) };
 }
 
 /// The next datagram on any socket, asking them in turn from `turn`;
@@ -395,6 +405,7 @@ impl Vrrp {
                     .reload(&self.netlink, &self.host, &self.config)
                     .await;
                 info!("Reload finished");
+                return_free_heap();
             }
             Err(e) => {
                 self.config = old;
