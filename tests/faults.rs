@@ -1,25 +1,32 @@
-//! Faults around a running `vigil run`: a storm of SIGHUPs under load, and
-//! SIGKILLs at random moments of a takeover followed by restarts. What must
-//! hold: no transition the configuration did not ask for, no leak, never a
-//! stale VIP after a restart, one Master once settled.
+//! Faults around a running `vigil run`: a storm of SIGHUPs under load,
+//! SIGKILLs at random moments of a takeover followed by restarts, scripts
+//! that hang, die by a signal or cannot run, notify scripts that never end.
+//! What must hold: no transition the configuration did not ask for, no
+//! leak, no process left behind, never a stale VIP after a restart, one
+//! Master once settled.
 
 mod common;
 
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::{Vigil, holds, within};
+use common::{Vigil, holds, script, within};
 use serde_json::Value;
 
-/// `n` instances (VRID i, VIP 10.77.1.i) at `advert_int`, all at `priority`.
-fn many(n: u8, priority: u8, advert_int: &str) -> String {
+/// Instance `name` (VRID `vrid`, VIP 10.77.1.`vrid`) at `advert_int` and
+/// `priority`, with `inside` added to it.
+fn instance(name: &str, vrid: u8, priority: u8, advert_int: &str, inside: &str) -> String {
+    format!(
+        "vrrp_instance {name} {{\n state BACKUP\n interface eth0\n virtual_router_id {vrid}\n \
+         priority {priority}\n advert_int {advert_int}\n version 3\n {inside}\n \
+         virtual_ipaddress {{\n  10.77.1.{vrid}/32\n }}\n}}\n"
+    )
+}
+
+/// `n` instances VI_1 … VI_n (VRID i) at `advert_int`, all at `priority`.
+fn many(n: u8, priority: u8, advert_int: &str, inside: &str) -> String {
     (1..=n)
-        .map(|i| {
-            format!(
-                "vrrp_instance VI_{i} {{\n state BACKUP\n interface eth0\n virtual_router_id {i}\n \
-                 priority {priority}\n advert_int {advert_int}\n version 3\n \
-                 virtual_ipaddress {{\n  10.77.1.{i}/32\n }}\n}}\n"
-            )
-        })
+        .map(|i| instance(&format!("VI_{i}"), i, priority, advert_int, inside))
         .collect()
 }
 
@@ -69,8 +76,8 @@ fn a_sighup_storm_under_load_moves_nothing_and_leaks_nothing() {
     let Some(lab) = common::lab(2) else { return };
     let dir = tempfile::tempdir().expect("temp dir");
     const N: u8 = 100;
-    let master = Vigil::start(&lab, 1, dir.path(), &many(N, 150, "0.2"), &[]);
-    let backup = Vigil::start(&lab, 2, dir.path(), &many(N, 100, "0.2"), &[]);
+    let master = Vigil::start(&lab, 1, dir.path(), &many(N, 150, "0.2", ""), &[]);
+    let backup = Vigil::start(&lab, 2, dir.path(), &many(N, 100, "0.2", ""), &[]);
     let settled = within(Duration::from_secs(10), || {
         let state = |v: &Vigil, s| v.try_json().is_some_and(|j| all_in(&j, s));
         state(&master, "MASTER") && state(&backup, "BACKUP")
@@ -180,4 +187,207 @@ fn sigkill_at_random_moments_of_a_takeover_leaves_no_stale_vip_after_restart() {
     assert!(holds(&lab, 1, vip) && !holds(&lab, 2, vip), "not settled");
     let log = master.log();
     assert!(!log.contains("ERROR"), "{log}");
+}
+
+/// Whether process `pid` still runs. A zombie counts as gone: it has ended
+/// and waits for a parent (here possibly an init that never reaps).
+fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        // "pid (comm) STATE …": the state follows the last ')'.
+        stat.rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().next())
+            .is_some_and(|state| state != "Z")
+    })
+}
+
+/// The pids a script wrote to `file`, one run a line.
+fn runs(file: &Path) -> Vec<Vec<u32>> {
+    std::fs::read_to_string(file)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| {
+            l.split_whitespace()
+                .filter_map(|p| p.parse().ok())
+                .collect()
+        })
+        .collect()
+}
+
+fn state_of(status: &Value, name: &str) -> String {
+    status["instances"]
+        .as_array()
+        .and_then(|a| a.iter().find(|i| i["name"] == name))
+        .map(|i| i["state"].as_str().unwrap_or_default().to_string())
+        .unwrap_or_default()
+}
+
+#[test]
+fn vrrp_scripts_that_hang_die_by_a_signal_or_cannot_run_count_as_failed() {
+    let Some(lab) = common::lab(1) else { return };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    let pids = d.join("pids");
+    // The script and its child ignore SIGTERM: only SIGKILL to the whole
+    // group ends them. `exec` keeps the recorded pid the script's.
+    let hang = script(
+        d,
+        "hang.sh",
+        &format!(
+            "trap '' TERM\nsleep 300 &\necho \"$$ $!\" >> {}\nexec sleep 300",
+            pids.display()
+        ),
+        0o755,
+    );
+    let checks = [
+        ("chk_hang", hang, "timeout 1"),
+        ("chk_sig", script(d, "sig.sh", "kill -KILL $$", 0o755), ""),
+        ("chk_noexec", script(d, "noexec.sh", "exit 0", 0o644), ""),
+        (
+            "chk_missing",
+            d.join("missing.sh").display().to_string(),
+            "",
+        ),
+        ("chk_ok", script(d, "ok.sh", "exit 0", 0o755), ""),
+    ];
+    let mut conf = String::new();
+    for (k, (name, path, extra)) in checks.iter().enumerate() {
+        conf += &format!("vrrp_script {name} {{\n script \"{path}\"\n interval 1\n {extra}\n}}\n");
+        let inside = format!("track_script {{\n  {name}\n }}");
+        conf += &instance(&name.to_uppercase(), 11 + k as u8, 100, "0.2", &inside);
+    }
+    let mut vigil = Vigil::start(&lab, 1, d, &conf, &[]);
+    let started = Instant::now();
+    let failed = ["CHK_HANG", "CHK_SIG", "CHK_NOEXEC", "CHK_MISSING"];
+    let settled = within(Duration::from_secs(6), || {
+        vigil.try_json().is_some_and(|s| {
+            failed.iter().all(|n| state_of(&s, n) == "FAULT") && state_of(&s, "CHK_OK") == "MASTER"
+        })
+    });
+    let log = vigil.log();
+    assert!(settled.is_some(), "{:#}\n{log}", vigil.json());
+    for line in [
+        "VRRP_Script(chk_hang) timed_out",
+        "VRRP_Script(chk_sig) failed (due to signal 9)",
+        "is not executable for uid:gid 0:0 - disabling",
+        "VRRP_Script(chk_noexec) cannot run",
+        "missing.sh cannot be accessed - No such file or directory",
+        "VRRP_Script(chk_missing) cannot run",
+        "VRRP_Script(chk_ok) succeeded",
+    ] {
+        assert!(log.contains(line), "no '{line}' in\n{log}");
+    }
+    // The first hung run: timeout 1 s, SIGTERM ignored, SIGKILL 2 s later;
+    // it and its child are gone by the time its verdict is logged.
+    let first = runs(&pids).first().cloned().expect("the hung script ran");
+    assert_eq!(first.len(), 2, "{first:?}");
+    let gone = within(Duration::from_millis(500), || {
+        !first.iter().any(|&p| alive(p))
+    });
+    println!(
+        "hung script's verdict {:.1} s after start; its processes gone: {gone:?}",
+        settled.expect("settled").as_secs_f64(),
+    );
+    assert!(gone.is_some(), "{first:?} still running");
+    // The run under way when the daemon stops goes with it.
+    vigil.signal(libc::SIGTERM);
+    assert!(
+        vigil.wait_exit(Duration::from_secs(3)).is_some(),
+        "did not exit"
+    );
+    let all: Vec<u32> = runs(&pids).concat();
+    let left = within(Duration::from_secs(1), || !all.iter().any(|&p| alive(p)));
+    assert!(
+        left.is_some(),
+        "left running after {:.1} s: {:?}",
+        started.elapsed().as_secs_f64(),
+        all.iter().filter(|&&p| alive(p)).collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn notify_scripts_that_never_end_are_bounded_and_do_not_hold_vrrp_back() {
+    let Some(lab) = common::lab(2) else { return };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    let pids = d.join("pids");
+    let hang = script(
+        d,
+        "hang.sh",
+        &format!("echo $$ >> {}\nexec sleep 300", pids.display()),
+        0o755,
+    );
+    // Two scripts per state change of each of 20 instances.
+    let notify = format!("notify \"{hang}\"\n notify_backup \"{hang}\"\n notify_master \"{hang}\"");
+    const N: u8 = 20;
+    let master = Vigil::start(&lab, 1, d, &many(N, 150, "0.2", &notify), &[]);
+    let backup = Vigil::start(&lab, 2, d, &many(N, 100, "0.2", ""), &[]);
+    let started = Instant::now();
+    let peak = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let sampler = {
+        let (peak, pids) = (peak.clone(), pids.clone());
+        std::thread::spawn(move || {
+            while started.elapsed() < Duration::from_secs(9) {
+                let n = runs(&pids)
+                    .concat()
+                    .into_iter()
+                    .filter(|&p| alive(p))
+                    .count();
+                peak.fetch_max(n, std::sync::atomic::Ordering::Relaxed);
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        })
+    };
+    let state = |v: &Vigil, s| v.try_json().is_some_and(|j| all_in(&j, s));
+    let settled = within(Duration::from_secs(5), || {
+        state(&master, "MASTER") && state(&backup, "BACKUP")
+    });
+    assert!(settled.is_some(), "{}\n{}", master.log(), backup.log());
+    // 40 scripts for BACKUP, 40 for MASTER, all hanging: the Master's
+    // adverts keep their 0.2 s, or the Backup would take over.
+    let sent = |v: &Vigil| -> u64 {
+        v.json()["instances"]
+            .as_array()
+            .expect("instances")
+            .iter()
+            .map(|i| i["adverts_sent"].as_u64().expect("count"))
+            .sum()
+    };
+    let (s0, t0) = (sent(&master), Instant::now());
+    std::thread::sleep(Duration::from_secs(2));
+    let (s1, t1) = (sent(&master), t0.elapsed());
+    let expected = f64::from(N) * t1.as_secs_f64() / 0.2;
+    println!(
+        "adverts sent in {t1:?}: {} (expected {expected:.0})",
+        s1 - s0
+    );
+    assert!(
+        (s1 - s0) as f64 >= expected - f64::from(N) * 1.5,
+        "{}",
+        master.log()
+    );
+    assert!(state(&backup, "BACKUP"), "{}", backup.log());
+    // A transition while every place is taken still happens.
+    std::fs::write(&backup.conf, many(N, 200, "0.2", "")).expect("write config");
+    backup.signal(libc::SIGHUP);
+    let moved = within(Duration::from_secs(3), || {
+        state(&master, "BACKUP") && state(&backup, "MASTER")
+    });
+    assert!(moved.is_some(), "{}\n{}", master.log(), backup.log());
+    // Past 5 s the hung ones are ended to make room.
+    let ended = within(Duration::from_secs(5), || {
+        master.log().matches("terminating it").count() >= 32
+    });
+    sampler.join().expect("sampler");
+    let log = master.log();
+    let peak = peak.load(std::sync::atomic::Ordering::Relaxed);
+    let ran = runs(&pids).len();
+    println!(
+        "peak {peak} notify scripts at once; {ran} started; {} terminated",
+        log.matches("terminating it").count()
+    );
+    assert!(ended.is_some(), "{log}");
+    assert!(log.contains("32 notify scripts are running"), "{log}");
+    assert!(peak <= 32, "{peak} notify scripts at once");
+    assert!(ran > 32, "the waiting scripts never started: {ran}\n{log}");
+    assert!(!log.contains("dropped the oldest"), "{log}");
 }
