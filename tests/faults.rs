@@ -391,3 +391,259 @@ fn notify_scripts_that_never_end_are_bounded_and_do_not_hold_vrrp_back() {
     assert!(ran > 32, "the waiting scripts never started: {ran}\n{log}");
     assert!(!log.contains("dropped the oldest"), "{log}");
 }
+
+/// One instance VI_1 at `priority` (advert_int 0.5) with `inside` in it and
+/// `before` ahead of it.
+fn single(priority: u8, before: &str, inside: &str) -> String {
+    common::vrrp_conf_with(priority, "10.77.0.100", "0.5", before, inside)
+}
+
+fn ip(lab: &vigil_netns::lab::Lab, node: usize, args: &[&str]) {
+    let out = lab.ip(node, args).expect("ip");
+    assert!(out.status.success(), "ip {args:?}: {out:?}");
+}
+
+#[test]
+fn a_vip_already_on_the_interface_is_taken_and_released_without_error() {
+    let Some(lab) = common::lab(1) else { return };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut vigil = Vigil::start(&lab, 1, dir.path(), &single(100, "", ""), &[]);
+    // After the start, which removes a VIP left by an earlier run, and
+    // before Master_Down_Interval (1.8 s).
+    let up = within(Duration::from_secs(3), || {
+        vigil.log().contains("Startup complete")
+    });
+    assert!(up.is_some(), "{}", vigil.log());
+    ip(&lab, 1, &["addr", "add", "10.77.0.100/24", "dev", "eth0"]);
+    let master = within(Duration::from_secs(4), || {
+        vigil
+            .try_json()
+            .is_some_and(|s| state_of(&s, "VI_1") == "MASTER")
+    });
+    assert!(master.is_some(), "{}", vigil.log());
+    assert!(holds(&lab, 1, "10.77.0.100"));
+    vigil.signal(libc::SIGTERM);
+    assert!(vigil.wait_exit(Duration::from_secs(3)).is_some());
+    let log = vigil.log();
+    assert!(
+        log.contains("(VI_1) 10.77.0.100/24 was already on eth0"),
+        "{log}"
+    );
+    assert!(!log.contains("ERROR"), "{log}");
+    assert!(!holds(&lab, 1, "10.77.0.100"), "not released at exit");
+}
+
+#[test]
+fn a_vip_or_static_address_deleted_behind_a_masters_back_comes_back() {
+    let Some(lab) = common::lab(2) else { return };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let statics = "static_ipaddress {\n    10.77.0.200/24 dev eth0\n}";
+    let untracked = "virtual_ipaddress_excluded {\n        10.77.0.101/24 no_track\n    }";
+    let master = Vigil::start(&lab, 1, dir.path(), &single(150, statics, untracked), &[]);
+    let backup = Vigil::start(&lab, 2, dir.path(), &single(100, "", ""), &[]);
+    let settled = within(Duration::from_secs(5), || {
+        holds(&lab, 1, "10.77.0.100") && holds(&lab, 1, "10.77.0.101")
+    });
+    assert!(settled.is_some(), "{}", master.log());
+    let mut back = Vec::new();
+    for addr in ["10.77.0.100", "10.77.0.200"] {
+        ip(
+            &lab,
+            1,
+            &["addr", "del", &format!("{addr}/24"), "dev", "eth0"],
+        );
+        let t = within(Duration::from_secs(1), || holds(&lab, 1, addr));
+        assert!(t.is_some(), "{addr} not put back\n{}", master.log());
+        back.push(t.expect("back"));
+    }
+    println!("put back after {back:?}");
+    // no_track: keepalived leaves it alone, so does vigil.
+    ip(&lab, 1, &["addr", "del", "10.77.0.101/24", "dev", "eth0"]);
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        !holds(&lab, 1, "10.77.0.101"),
+        "a no_track address came back"
+    );
+    let log = master.log();
+    for line in [
+        "(VI_1) 10.77.0.100/24 was missing from eth0: added it again",
+        "static_ipaddress 10.77.0.200/24 was missing from eth0: added it again",
+    ] {
+        assert!(log.contains(line), "no '{line}' in\n{log}");
+    }
+    let (m, b) = (master.json(), backup.json());
+    assert_eq!(state_of(&m, "VI_1"), "MASTER", "{m:#}");
+    assert_eq!(state_of(&b, "VI_1"), "BACKUP", "{b:#}");
+    // Its own removal, on leaving Master, is not undone.
+    std::fs::write(&backup.conf, single(200, "", "")).expect("write config");
+    backup.signal(libc::SIGHUP);
+    let moved = within(Duration::from_secs(3), || {
+        holds(&lab, 2, "10.77.0.100") && !holds(&lab, 1, "10.77.0.100")
+    });
+    assert!(moved.is_some(), "{}\n{}", master.log(), backup.log());
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(!holds(&lab, 1, "10.77.0.100"), "{}", master.log());
+    assert!(holds(&lab, 1, "10.77.0.200"), "the static address went");
+}
+
+/// Node 1 (150) is Master of `vip` over node 2 (100) when its eth0 is
+/// deleted, then made again with `own` (the address it had) and without
+/// node 1's other addresses; `statics` is a static address of node 1.
+fn recreate_interface(vip: &str, own: &str, statics: &str) {
+    let Some(mut lab) = common::lab(2) else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let conf = |p, before: &str| common::vrrp_conf_with(p, vip, "0.5", before, "");
+    let before = format!("static_ipaddress {{\n    {statics} dev eth0\n}}");
+    let master = Vigil::start(&lab, 1, dir.path(), &conf(150, &before), &[]);
+    let backup = Vigil::start(&lab, 2, dir.path(), &conf(100, ""), &[]);
+    let state = |v: &Vigil, s| v.try_json().is_some_and(|j| state_of(&j, "VI_1") == s);
+    let received = |v: &Vigil| v.json()["instances"][0]["adverts_received"].as_u64();
+    let settled = within(Duration::from_secs(5), || {
+        holds(&lab, 1, vip) && state(&backup, "BACKUP")
+    });
+    assert!(settled.is_some(), "{}", master.log());
+    let heard = received(&master).expect("a count");
+    ip(&lab, 1, &["link", "del", "eth0"]);
+    let fault = within(Duration::from_secs(2), || state(&master, "FAULT"));
+    // No priority 0 can leave: the Backup waits Master_Down_Interval.
+    let took = within(Duration::from_secs(3), || holds(&lab, 2, vip));
+    assert!(fault.is_some() && took.is_some(), "{}", master.log());
+    assert!(master.log().contains("Netlink reports eth0 removed"));
+    // A new veth of the same name and address (and so another MAC and
+    // IPv6 link-local address).
+    lab.plug(1, "eth0", 0).expect("plug eth0 again");
+    let recreated = Instant::now();
+    ip(&lab, 1, &["addr", "add", own, "dev", "eth0", "nodad"]);
+    // Back as Backup, it hears node 2 (a new socket, the group joined
+    // again), then preempts it (its adverts leave on the new interface,
+    // from its new address).
+    let again = within(Duration::from_secs(5), || {
+        holds(&lab, 1, vip) && state(&backup, "BACKUP") && !holds(&lab, 2, vip)
+    });
+    println!(
+        "{vip}: FAULT after {fault:?}; Master again {:?} after the interface came back",
+        recreated.elapsed()
+    );
+    assert!(again.is_some(), "{}\n{}", master.log(), backup.log());
+    // As keepalived, the static address goes back on the new interface.
+    let statics = statics.split('/').next().expect("an address");
+    assert!(holds(&lab, 1, statics), "{}", master.log());
+    assert!(
+        received(&master).expect("a count") > heard,
+        "heard nothing on the new interface\n{}",
+        master.log()
+    );
+    assert!(!master.log().contains("ERROR"), "{}", master.log());
+}
+
+#[test]
+fn an_interface_deleted_and_recreated_faults_the_instance_until_it_is_back() {
+    recreate_interface("10.77.0.100", "10.77.0.1/24", "10.77.0.200/24");
+}
+
+#[test]
+fn an_ipv6_instance_follows_its_recreated_interface_to_its_new_link_local_address() {
+    recreate_interface("fd77::161", "fd77::1/64", "fd77::200/64");
+}
+
+#[test]
+fn a_tracked_interface_going_down_and_up_moves_the_master() {
+    let Some(mut lab) = common::lab(2) else {
+        return;
+    };
+    lab.plug(1, "eth1", 0).expect("plug eth1");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let track = "track_interface {\n        eth1 weight -60\n    }";
+    let a = Vigil::start(&lab, 1, dir.path(), &single(150, "", track), &[]);
+    let b = Vigil::start(&lab, 2, dir.path(), &single(100, "", ""), &[]);
+    let is = |v: &Vigil, s: &str, p: u64| {
+        v.try_json().is_some_and(|j| {
+            state_of(&j, "VI_1") == s && j["instances"][0]["effective_priority"] == p
+        })
+    };
+    let settled = within(Duration::from_secs(5), || {
+        is(&a, "MASTER", 150) && is(&b, "BACKUP", 100)
+    });
+    assert!(settled.is_some(), "{}", a.log());
+    ip(&lab, 1, &["link", "set", "eth1", "down"]);
+    let down = within(Duration::from_secs(4), || {
+        is(&a, "BACKUP", 90) && is(&b, "MASTER", 100)
+    });
+    assert!(down.is_some(), "{}\n{}", a.log(), b.log());
+    ip(&lab, 1, &["link", "set", "eth1", "up"]);
+    let up = within(Duration::from_secs(4), || {
+        is(&a, "MASTER", 150) && is(&b, "BACKUP", 100)
+    });
+    println!("eth1 down: Master moved after {down:?}; up: back after {up:?}");
+    assert!(up.is_some(), "{}\n{}", a.log(), b.log());
+    assert!(a.log().contains("Netlink reports eth1 down"), "{}", a.log());
+}
+
+#[test]
+fn lost_netlink_announcements_are_made_up_for_by_reading_everything_again() {
+    let Some(mut lab) = common::lab(1) else {
+        return;
+    };
+    lab.plug(1, "eth1", 0).expect("plug eth1");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let conf = format!(
+        "static_ipaddress {{\n 10.77.0.200/24 dev eth0\n}}\n{}{}",
+        instance("VI_1", 1, 100, "0.5", ""),
+        instance("VI_2", 2, 100, "0.5", "track_interface {\n  eth1\n }"),
+    );
+    let vigil = Vigil::start(&lab, 1, dir.path(), &conf, &[]);
+    let both = |s: &str| {
+        vigil
+            .try_json()
+            .is_some_and(|j| state_of(&j, "VI_1") == "MASTER" && state_of(&j, "VI_2") == s)
+    };
+    assert!(
+        within(Duration::from_secs(5), || both("MASTER")).is_some(),
+        "{}",
+        vigil.log()
+    );
+    // Frozen, vigil reads nothing: 4,000 announcements overrun its socket's
+    // buffer, and the changes after them are lost.
+    let batch = dir.path().join("flood");
+    let mut lines = String::new();
+    for verb in ["add", "del"] {
+        for i in 0..2000 {
+            lines += &format!(
+                "addr {verb} 10.79.{}.{}/32 dev eth0\n",
+                i / 250,
+                i % 250 + 1
+            );
+        }
+    }
+    std::fs::write(&batch, lines).expect("write batch");
+    vigil.signal(libc::SIGSTOP);
+    ip(&lab, 1, &["-batch", &batch.display().to_string()]);
+    ip(&lab, 1, &["addr", "del", "10.77.1.1/32", "dev", "eth0"]);
+    ip(&lab, 1, &["addr", "del", "10.77.0.200/24", "dev", "eth0"]);
+    ip(&lab, 1, &["link", "set", "eth1", "down"]);
+    vigil.signal(libc::SIGCONT);
+    let resumed = Instant::now();
+    let vip = |a: &str| {
+        let out = lab
+            .ip(1, &["-br", "addr", "show", "dev", "eth0"])
+            .expect("ip");
+        String::from_utf8_lossy(&out.stdout).contains(a)
+    };
+    let mended = within(Duration::from_secs(3), || {
+        both("FAULT") && vip("10.77.1.1/32") && vip("10.77.0.200/24") && !vip("10.77.1.2/32")
+    });
+    println!(
+        "mended {mended:?} after SIGCONT ({:?} ago)",
+        resumed.elapsed()
+    );
+    let log = vigil.log();
+    assert!(mended.is_some(), "{log}");
+    assert!(log.contains("Netlink: announcements lost"), "{log}");
+    assert!(log.contains("Netlink reports eth1 down"), "{log}");
+    assert!(
+        log.contains("(VI_1) 10.77.1.1/32 was missing from eth0"),
+        "{log}"
+    );
+}
