@@ -8,10 +8,23 @@
 mod common;
 
 use std::path::Path;
+use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
 use common::{Vigil, holds, script, within};
 use serde_json::Value;
+
+/// The SIGHUP storm measures memory and timing on 2 cores: it runs alone,
+/// the other tests of this file side by side.
+static CPU: RwLock<()> = RwLock::new(());
+
+fn alone() -> RwLockWriteGuard<'static, ()> {
+    CPU.write().unwrap_or_else(|e| e.into_inner())
+}
+
+fn beside() -> RwLockReadGuard<'static, ()> {
+    CPU.read().unwrap_or_else(|e| e.into_inner())
+}
 
 /// Instance `name` (VRID `vrid`, VIP 10.77.1.`vrid`) at `advert_int` and
 /// `priority`, with `inside` added to it.
@@ -73,6 +86,7 @@ fn open_fds(pid: u32) -> usize {
 
 #[test]
 fn a_sighup_storm_under_load_moves_nothing_and_leaks_nothing() {
+    let _cpu = alone();
     let Some(lab) = common::lab(2) else { return };
     let dir = tempfile::tempdir().expect("temp dir");
     const N: u8 = 100;
@@ -136,6 +150,7 @@ impl Lcg {
 
 #[test]
 fn sigkill_at_random_moments_of_a_takeover_leaves_no_stale_vip_after_restart() {
+    let _cpu = beside();
     let Some(lab) = common::lab(2) else { return };
     let dir = tempfile::tempdir().expect("temp dir");
     let seed = std::env::var("FAULT_SEED").map_or_else(
@@ -223,6 +238,7 @@ fn state_of(status: &Value, name: &str) -> String {
 
 #[test]
 fn vrrp_scripts_that_hang_die_by_a_signal_or_cannot_run_count_as_failed() {
+    let _cpu = beside();
     let Some(lab) = common::lab(1) else { return };
     let dir = tempfile::tempdir().expect("temp dir");
     let d = dir.path();
@@ -306,6 +322,7 @@ fn vrrp_scripts_that_hang_die_by_a_signal_or_cannot_run_count_as_failed() {
 
 #[test]
 fn notify_scripts_that_never_end_are_bounded_and_do_not_hold_vrrp_back() {
+    let _cpu = beside();
     let Some(lab) = common::lab(2) else { return };
     let dir = tempfile::tempdir().expect("temp dir");
     let d = dir.path();
@@ -405,6 +422,7 @@ fn ip(lab: &vigil_netns::lab::Lab, node: usize, args: &[&str]) {
 
 #[test]
 fn a_vip_already_on_the_interface_is_taken_and_released_without_error() {
+    let _cpu = beside();
     let Some(lab) = common::lab(1) else { return };
     let dir = tempfile::tempdir().expect("temp dir");
     let mut vigil = Vigil::start(&lab, 1, dir.path(), &single(100, "", ""), &[]);
@@ -435,6 +453,7 @@ fn a_vip_already_on_the_interface_is_taken_and_released_without_error() {
 
 #[test]
 fn a_vip_or_static_address_deleted_behind_a_masters_back_comes_back() {
+    let _cpu = beside();
     let Some(lab) = common::lab(2) else { return };
     let dir = tempfile::tempdir().expect("temp dir");
     let statics = "static_ipaddress {\n    10.77.0.200/24 dev eth0\n}";
@@ -540,16 +559,19 @@ fn recreate_interface(vip: &str, own: &str, statics: &str) {
 
 #[test]
 fn an_interface_deleted_and_recreated_faults_the_instance_until_it_is_back() {
+    let _cpu = beside();
     recreate_interface("10.77.0.100", "10.77.0.1/24", "10.77.0.200/24");
 }
 
 #[test]
 fn an_ipv6_instance_follows_its_recreated_interface_to_its_new_link_local_address() {
+    let _cpu = beside();
     recreate_interface("fd77::161", "fd77::1/64", "fd77::200/64");
 }
 
 #[test]
 fn a_tracked_interface_going_down_and_up_moves_the_master() {
+    let _cpu = beside();
     let Some(mut lab) = common::lab(2) else {
         return;
     };
@@ -583,6 +605,7 @@ fn a_tracked_interface_going_down_and_up_moves_the_master() {
 
 #[test]
 fn lost_netlink_announcements_are_made_up_for_by_reading_everything_again() {
+    let _cpu = beside();
     let Some(mut lab) = common::lab(1) else {
         return;
     };
