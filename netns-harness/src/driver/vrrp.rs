@@ -14,7 +14,9 @@ use tracing::{debug, error, info, warn};
 use vigil_core::config::Config;
 use vigil_core::vrrp::resolve::{self, Resolved};
 use vigil_core::vrrp::track::{TrackKind, TrackState};
-use vigil_core::vrrp::{Action, Command, InstanceConfig, Reason, Received, Router, State, Vip};
+use vigil_core::vrrp::{
+    Action, Command, Instance, InstanceConfig, Reason, Received, Router, State, Vip,
+};
 
 use super::arp::Announcer;
 use super::checkers::Order;
@@ -224,12 +226,26 @@ impl Vrrp {
     /// The running config on this host, with the VMACs its instances use
     /// made and their names.
     async fn resolve(&mut self) -> (Resolved, BTreeSet<String>) {
-        let mut resolved = resolve::resolve(&self.config, &self.host);
+        let mut resolved = resolve::resolve(&self.config, &self.resolution_host());
         let vmacs = self
             .vmacs
             .prepare(&self.netlink, &mut self.host, &self.config, &mut resolved)
             .await;
         (resolved, vmacs)
+    }
+
+    /// The host as the config is resolved on: without the static
+    /// addresses, which are no instance's to send from (keepalived ignores
+    /// its own addresses too). One put back on a re-created interface comes
+    /// before the interface's own address.
+    fn resolution_host(&self) -> Interfaces {
+        let statics: BTreeSet<IpAddr> = self
+            .config
+            .static_ipaddress
+            .iter()
+            .map(|a| a.addr)
+            .collect();
+        self.host.without(&statics)
     }
 
     /// Runs `resolved`: at start on the empty router, on SIGHUP on the
@@ -407,18 +423,8 @@ impl Vrrp {
         if !self.router.instances().iter().any(|i| lost(i.config().src)) {
             return;
         }
-        // As keepalived, never a virtual or static address of ours: the
-        // static one put back on a re-created interface comes first.
-        let ours: BTreeSet<IpAddr> = self
-            .router
-            .instances()
-            .iter()
-            .flat_map(|i| i.config().vips.iter().chain(&i.config().excluded_vips))
-            .map(|v| v.addr)
-            .chain(self.statics.tracked_addresses().map(|v| v.addr))
-            .collect();
-        let resolved = resolve::resolve(&self.config, &self.host.without(&ours));
-        let same = |i: &vigil_core::vrrp::Instance| {
+        let resolved = resolve::resolve(&self.config, &self.resolution_host());
+        let same = |i: &Instance| {
             resolved
                 .instances
                 .iter()
