@@ -99,7 +99,8 @@ impl Prepared {
 }
 
 /// Whom `script` runs as, and whether it may run at all; the reason
-/// (logged) when its user is unknown or script security refuses it.
+/// (logged) when its user is unknown, its program is missing or not
+/// executable for that user, or script security refuses it.
 pub fn prepare(script: &Script) -> Result<Prepared, String> {
     let Some((program, args)) = script.args.split_first() else {
         return Err(format!("script '{}' has no program", script.command));
