@@ -11,7 +11,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::{Capture, Vigil, holds, lab, vrrp_conf_with, within};
+use common::{Capture, Vigil, holds, lab, script, vrrp_conf_with, within};
 use vigil_netns::lab::Lab;
 
 const VIP4: &str = "10.77.0.100";
@@ -19,14 +19,6 @@ const VIP4: &str = "10.77.0.100";
 /// One instance on eth0 with `before` ahead of it and `inside` it.
 fn conf(priority: u8, before: &str, inside: &str) -> String {
     vrrp_conf_with(priority, VIP4, "1", before, inside)
-}
-
-/// Writes an executable shell script `name` in `dir` with `mode`.
-fn script(dir: &Path, name: &str, body: &str, mode: u32) -> String {
-    let path = dir.join(name);
-    std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).expect("write script");
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).expect("chmod");
-    path.display().to_string()
 }
 
 /// A temp dir that other users may enter (scripts run as `nobody` must

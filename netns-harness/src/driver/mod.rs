@@ -18,8 +18,8 @@
 //! - [`ipvs`]: the kernel's IPVS table over generic netlink
 //! - [`nftables`]: the firewall of instances without accept mode
 //! - [`track`]: vrrp_scripts, track_files ([`track_file`]) and tracked
-//!   processes; [`notify`]: notify scripts,
-//!   both run by [`scripts`]; [`notify_fifo`]: the notify FIFOs;
+//!   processes; [`notify`]: notify scripts, at most so many at once
+//!   ([`notify_queue`]); all run by [`scripts`]; [`notify_fifo`]: the notify FIFOs;
 //!   [`smtp_alert`]: the alert mails
 //! - [`users`]: the users and groups scripts run as
 //! - [`signals`], [`clock`]
@@ -39,6 +39,7 @@ pub mod netlink;
 pub mod nftables;
 pub mod notify;
 pub mod notify_fifo;
+pub mod notify_queue;
 pub mod probe;
 pub mod routes;
 pub mod scripts;

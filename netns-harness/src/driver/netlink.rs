@@ -5,7 +5,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use futures_util::stream::BoxStream;
-use futures_util::{StreamExt, TryStreamExt};
+use futures_util::{FutureExt, StreamExt, TryStreamExt};
 use rtnetlink::packet_core::{NetlinkMessage, NetlinkPayload};
 use rtnetlink::packet_route::AddressFamily;
 use rtnetlink::packet_route::RouteNetlinkMessage;
@@ -24,6 +24,7 @@ use rtnetlink::packet_route::rule::{RuleAction, RuleAttribute, RuleMessage};
 use rtnetlink::{
     AddressMessageBuilder, Handle, LinkMacVlan, LinkUnspec, MulticastGroup, RouteMessageBuilder,
 };
+use tracing::{error, warn};
 use vigil_core::config::model::{Route, Rule};
 use vigil_core::frame::Mac;
 use vigil_core::vrrp::Vip;
@@ -67,37 +68,99 @@ pub struct Netlink {
     handle: Handle,
 }
 
-/// Interfaces that changed (appeared, went up or down), as the kernel
-/// announces them on RTNLGRP_LINK.
-pub struct LinkEvents {
-    messages: BoxStream<
-        'static,
-        (
-            NetlinkMessage<RouteNetlinkMessage>,
-            rtnetlink::sys::SocketAddr,
-        ),
-    >,
+/// What the kernel announces on the groups the daemon follows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// An interface appeared or changed (up, down, renamed).
+    Link(Link),
+    /// An interface was deleted.
+    LinkGone(Link),
+    Address(Address),
+    AddressGone(Address),
+    /// Announcements were lost: the socket's receive buffer overran
+    /// (ENOBUFS), or the socket failed and a new one was opened. What the
+    /// daemon knows of interfaces and addresses may be stale.
+    Lost,
 }
 
-impl LinkEvents {
-    /// The next interface change (a removed interface comes as down);
-    /// `None` when the netlink connection is gone.
-    pub async fn next(&mut self) -> Option<Link> {
-        while let Some((msg, _)) = self.messages.next().await {
-            match msg.payload {
-                NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewLink(m)) => {
-                    return Some(link(&m));
+type Messages = BoxStream<
+    'static,
+    (
+        NetlinkMessage<RouteNetlinkMessage>,
+        rtnetlink::sys::SocketAddr,
+    ),
+>;
+
+/// Interface and address changes (RTNLGRP_LINK, RTNLGRP_IPV4_IFADDR,
+/// RTNLGRP_IPV6_IFADDR), on a socket of their own: an overrun there loses
+/// announcements only, never the answer to a request.
+pub struct Events {
+    messages: Messages,
+}
+
+impl Events {
+    fn subscribe() -> std::io::Result<Events> {
+        let groups = [
+            MulticastGroup::Link,
+            MulticastGroup::Ipv4Ifaddr,
+            MulticastGroup::Ipv6Ifaddr,
+        ];
+        // The handle is not needed: the connection lives while `messages` does.
+        let (conn, _, messages) = rtnetlink::new_multicast_connection(&groups)?;
+        tokio::spawn(conn);
+        Ok(Events {
+            messages: messages.boxed(),
+        })
+    }
+
+    /// The next announcement. After an overrun the announcements already
+    /// queued are older than anything a fresh read will show, so they are
+    /// skipped and [`Event::Lost`] stands for them all; a socket that fails
+    /// is replaced (retrying each second) and reported the same way.
+    pub async fn next(&mut self) -> Event {
+        loop {
+            let Some((msg, _)) = self.messages.next().await else {
+                self.reopen().await;
+                return Event::Lost;
+            };
+            let event = match msg.payload {
+                NetlinkPayload::Overrun(_) => {
+                    while let Some(Some(_)) = self.messages.next().now_or_never() {}
+                    Some(Event::Lost)
                 }
-                NetlinkPayload::InnerMessage(RouteNetlinkMessage::DelLink(m)) => {
-                    return Some(Link {
-                        up: false,
-                        ..link(&m)
-                    });
-                }
-                _ => {}
+                NetlinkPayload::InnerMessage(m) => event(m),
+                _ => None,
+            };
+            if let Some(e) = event {
+                return e;
             }
         }
-        None
+    }
+
+    async fn reopen(&mut self) {
+        loop {
+            match Events::subscribe() {
+                Ok(fresh) => {
+                    warn!("netlink: the event socket failed; a new one is open");
+                    *self = fresh;
+                    return;
+                }
+                Err(e) => {
+                    error!("netlink: the event socket failed and cannot be opened again: {e}");
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                }
+            }
+        }
+    }
+}
+
+fn event(m: RouteNetlinkMessage) -> Option<Event> {
+    match m {
+        RouteNetlinkMessage::NewLink(m) => Some(Event::Link(link(&m))),
+        RouteNetlinkMessage::DelLink(m) => Some(Event::LinkGone(link(&m))),
+        RouteNetlinkMessage::NewAddress(m) => address(&m).map(Event::Address),
+        RouteNetlinkMessage::DelAddress(m) => address(&m).map(Event::AddressGone),
+        _ => None,
     }
 }
 
@@ -117,18 +180,13 @@ fn errno(e: &rtnetlink::Error) -> Option<i32> {
 }
 
 impl Netlink {
-    /// Opens a connection subscribed to link changes; its IO runs as a task
-    /// on the current tokio runtime.
-    pub fn connect() -> Result<(Netlink, LinkEvents)> {
-        let (conn, handle, messages) = rtnetlink::new_multicast_connection(&[MulticastGroup::Link])
-            .map_err(Error::io("netlink socket"))?;
+    /// Opens a connection for requests and one subscribed to interface and
+    /// address changes; their IO runs as tasks on the current tokio runtime.
+    pub fn connect() -> Result<(Netlink, Events)> {
+        let (conn, handle, _) = rtnetlink::new_connection().map_err(Error::io("netlink socket"))?;
         tokio::spawn(conn);
-        Ok((
-            Netlink { handle },
-            LinkEvents {
-                messages: messages.boxed(),
-            },
-        ))
+        let events = Events::subscribe().map_err(Error::io("netlink event socket"))?;
+        Ok((Netlink { handle }, events))
     }
 
     pub async fn links(&self) -> Result<Vec<Link>> {
@@ -156,8 +214,9 @@ impl Netlink {
 
     /// `ip addr add` of a virtual address, as keepalived installs it: its
     /// prefix, broadcast, scope and label; IPv6 without duplicate address
-    /// detection, so it is usable at once. Already present is success.
-    pub async fn add(&self, index: u32, vip: &Vip) -> Result<()> {
+    /// detection, so it is usable at once. Already present (EEXIST) is
+    /// success too: `Ok(false)`.
+    pub async fn add(&self, index: u32, vip: &Vip) -> Result<bool> {
         let mut req = self.handle.address().add(index, vip.addr, vip.prefix_len);
         let m = req.message_mut();
         // rtnetlink derives a broadcast address; keepalived sets one only when configured.
@@ -176,8 +235,9 @@ impl Netlink {
                 .push(AddressAttribute::Flags(AddressFlags::Nodad));
         }
         match req.execute().await {
-            Err(e) if errno(&e) == Some(libc::EEXIST) => Ok(()),
-            r => r.map_err(failed("add address")),
+            Ok(()) => Ok(true),
+            Err(e) if errno(&e) == Some(libc::EEXIST) => Ok(false),
+            Err(e) => Err(failed("add address")(e)),
         }
     }
 

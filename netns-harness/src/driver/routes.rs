@@ -135,6 +135,15 @@ impl Statics {
         self.rules.clone_from(&config.static_rules);
     }
 
+    /// The static addresses that are followed (not `no_track`), to be put
+    /// back when deleted behind vigil's back, as keepalived reinstates them.
+    pub fn tracked_addresses(&self) -> impl Iterator<Item = Vip> + '_ {
+        self.addresses
+            .iter()
+            .filter(|a| !a.no_track)
+            .filter_map(|a| static_vip(a).ok())
+    }
+
     /// Takes everything out: rules, routes, then addresses.
     pub async fn remove(&self, netlink: &Netlink, host: &Interfaces) {
         for r in &self.rules {

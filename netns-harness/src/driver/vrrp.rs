@@ -13,8 +13,7 @@ use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, error, info, warn};
 use vigil_core::config::Config;
 use vigil_core::vrrp::resolve::{self, Resolved};
-use vigil_core::vrrp::track::{TrackKind, TrackState};
-use vigil_core::vrrp::{Action, Command, Reason, Received, Router, State, Vip};
+use vigil_core::vrrp::{Action, Command, InstanceConfig, Reason, Received, Router, State, Vip};
 
 use super::arp::Announcer;
 use super::checkers::Order;
@@ -22,7 +21,7 @@ use super::clock::{Clock, Timer};
 use super::control::{self, VrrpStatus};
 use super::drop_log::DropLog;
 use super::host::Interfaces;
-use super::netlink::{Link, Netlink};
+use super::netlink::Netlink;
 use super::nftables::NoAcceptTables;
 use super::notify;
 use super::notify_fifo::NotifyFifos;
@@ -32,6 +31,8 @@ use super::track::{Report, Trackers};
 use super::vmac::Vmacs;
 use super::vrrp_socket::{Family, VrrpSocket};
 use crate::error::{Error, Result};
+
+mod host_changes;
 
 /// What the main thread asks of the VRRP thread.
 #[derive(Debug)]
@@ -88,7 +89,7 @@ pub async fn serve(
     checkers: Option<mpsc::UnboundedSender<Order>>,
 ) -> Result<()> {
     let clock = Clock::start();
-    let (netlink, mut links) = Netlink::connect()?;
+    let (netlink, mut events) = Netlink::connect()?;
     let host = Interfaces::read(&netlink).await?;
     let (reports, mut tracked) = mpsc::channel(REPORT_QUEUE);
     let fifos = NotifyFifos::open(&config);
@@ -178,7 +179,7 @@ pub async fn serve(
                 // The main thread is gone: nobody can stop us later.
                 Some(Control::Stop) | None => vrrp.stop(),
             },
-            Some(link) = links.next() => vrrp.link_changed(link),
+            event = events.next() => vrrp.netlink_event(event).await,
             Some(report) = tracked.recv() => vrrp.tracked(report),
         }
     }
@@ -234,12 +235,26 @@ impl Vrrp {
     /// The running config on this host, with the VMACs its instances use
     /// made and their names.
     async fn resolve(&mut self) -> (Resolved, BTreeSet<String>) {
-        let mut resolved = resolve::resolve(&self.config, &self.host);
+        let mut resolved = resolve::resolve(&self.config, &self.resolution_host());
         let vmacs = self
             .vmacs
             .prepare(&self.netlink, &mut self.host, &self.config, &mut resolved)
             .await;
         (resolved, vmacs)
+    }
+
+    /// The host as the config is resolved on: without the static
+    /// addresses, which are no instance's to send from (keepalived ignores
+    /// its own addresses too). One put back on a re-created interface comes
+    /// before the interface's own address.
+    fn resolution_host(&self) -> Interfaces {
+        let statics: BTreeSet<IpAddr> = self
+            .config
+            .static_ipaddress
+            .iter()
+            .map(|a| a.addr)
+            .collect();
+        self.host.without(&statics)
     }
 
     /// Runs `resolved`: at start on the empty router, on SIGHUP on the
@@ -249,7 +264,7 @@ impl Vrrp {
         for note in &resolved.notes {
             warn!("{note}");
         }
-        self.open_sockets(&resolved)?;
+        self.open_sockets(&resolved.instances)?;
         let now = self.clock.now();
         self.router
             .reload(resolved.instances, resolved.groups, now)?;
@@ -259,9 +274,10 @@ impl Vrrp {
     }
 
     /// One socket per interface and family, shared by the instances there;
-    /// a socket on an interface since re-created (a VMAC) is opened anew.
-    fn open_sockets(&mut self, resolved: &Resolved) -> Result<()> {
-        for inst in &resolved.instances {
+    /// a socket on an interface since re-created (a VMAC, or an interface
+    /// deleted and made again) is opened anew, and joins its groups anew.
+    fn open_sockets(&mut self, instances: &[InstanceConfig]) -> Result<()> {
+        for inst in instances {
             let family = Family::of(inst.src);
             let key = (inst.iface.clone(), family);
             let Some(link) = self.host.link(&inst.iface) else {
@@ -275,8 +291,7 @@ impl Vrrp {
             {
                 continue;
             }
-            let groups: Vec<IpAddr> = resolved
-                .instances
+            let groups: Vec<IpAddr> = instances
                 .iter()
                 .filter(|i| i.iface == inst.iface)
                 .filter_map(|i| i.mcast_group)
@@ -316,48 +331,6 @@ impl Vrrp {
                 tokio::time::sleep(Duration::from_millis(10)).await;
             }
         }
-    }
-
-    /// Tells the router about tracked interfaces that are down now (it
-    /// assumes up until told).
-    fn report_links_down(&mut self) {
-        let tracked: Vec<String> = self
-            .router
-            .instances()
-            .iter()
-            .flat_map(|i| i.config().tracks.iter())
-            .filter(|t| t.kind == TrackKind::Interface)
-            .map(|t| t.name.clone())
-            .collect();
-        for name in tracked {
-            if !self.host.link(&name).is_some_and(|l| l.up) {
-                self.track_link(name, false);
-            }
-        }
-    }
-
-    fn track_link(&mut self, name: String, up: bool) {
-        let state = if up { TrackState::Up } else { TrackState::Down };
-        let cmd = Command::Track {
-            kind: TrackKind::Interface,
-            name,
-            state,
-        };
-        self.router.handle_command(self.clock.now(), &cmd);
-    }
-
-    fn link_changed(&mut self, link: Link) {
-        let was_up = self.host.link(&link.name).map(|l| l.up);
-        self.host.update(link.clone());
-        if was_up == Some(link.up) {
-            return;
-        }
-        info!(
-            "Netlink reports {} {}",
-            link.name,
-            if link.up { "up" } else { "down" }
-        );
-        self.track_link(link.name, link.up);
     }
 
     /// (Re)starts the scripts and files the router's instances track.
@@ -514,7 +487,15 @@ impl Vrrp {
             return;
         };
         match self.netlink.add(index, vip).await {
-            Ok(()) => self.vip_moved(vip.addr, true),
+            Ok(added) => {
+                if !added {
+                    info!(
+                        "({instance}) {}/{} was already on {}",
+                        vip.addr, vip.prefix_len, vip.iface
+                    );
+                }
+                self.vip_moved(vip.addr, true);
+            }
             Err(e) => error!("({instance}) cannot add {} on {}: {e}", vip.addr, vip.iface),
         }
     }
