@@ -5,7 +5,8 @@
 //! Inputs: [`Director::handle_timeout`], [`Director::handle_result`] (a
 //! probe's outcome), [`Director::handle_file`] (a tracked file's value),
 //! [`Director::handle_address`] (a VIP came or went, for `ha_suspend`),
-//! [`Director::reload`] and [`Director::shutdown`]. Outputs, drained after
+//! [`Director::handle_table`] (the kernel's table, after it refused a
+//! change), [`Director::reload`] and [`Director::shutdown`]. Outputs, drained after
 //! every input: [`Director::poll_action`] and [`Director::poll_timeout`].
 //!
 //! A real server is alive while none of its checks fails (keepalived's
@@ -130,6 +131,11 @@ pub struct Director {
     /// The table as the driver last programmed it, restricted to the
     /// services this director owns.
     actual: IpvsState,
+    /// The ops [`Director::handle_table`] last emitted to repair the
+    /// table, until the next input programs it anew: the same repair asked
+    /// for again means the kernel refused it, and retrying at once would
+    /// only be refused again.
+    repair: Vec<IpvsOp>,
     actions: VecDeque<DirectorAction>,
 }
 
@@ -154,6 +160,7 @@ impl Director {
             next_id: 0,
             seed,
             actual: IpvsState::default(),
+            repair: Vec::new(),
             actions: VecDeque::new(),
         };
         d.build(now, config, &mut Vec::new())?;
@@ -164,20 +171,7 @@ impl Director {
             });
             vs.model.set_vip_present(present);
         }
-        // By the configured keys, not by the desired table: before init no
-        // service is running, so that table is empty and nothing would be
-        // adopted (each service's add then refused by the kernel).
-        let owned: Vec<ServiceKey> = d
-            .services
-            .iter()
-            .flat_map(|s| s.model.keys().iter().copied())
-            .collect();
-        d.actual.services = actual
-            .services
-            .iter()
-            .filter(|s| owned.contains(&s.spec.key))
-            .cloned()
-            .collect();
+        d.actual = d.owned(actual);
         for i in 0..d.services.len() {
             let start_down = d.start_down(i);
             let out = d.services[i].model.init(&start_down);
@@ -352,6 +346,7 @@ impl Director {
             next_id: self.next_id,
             seed: self.seed,
             actual: IpvsState::default(),
+            repair: Vec::new(),
             actions: VecDeque::new(),
         };
         let mut old: Vec<Kept> = std::mem::take(&mut self.checks)
@@ -463,6 +458,22 @@ impl Director {
             }
         }
         self.sync_suspension();
+    }
+
+    /// The kernel's table as it is, read after it refused a change (the
+    /// ops emitted so far were taken as applied): the director's view
+    /// becomes the kernel's, and the ops that bring the kernel to what the
+    /// services want follow — unless they are the very repair emitted last
+    /// time, which the kernel has just refused again; the next input that
+    /// changes the table retries it.
+    pub fn handle_table(&mut self, actual: &IpvsState) {
+        self.actual = self.owned(actual);
+        let ops = reconcile(&self.actual, &self.desired());
+        if ops == self.repair {
+            return;
+        }
+        self.repair = ops.clone();
+        self.emit(ops);
     }
 
     pub fn poll_action(&mut self) -> Option<DirectorAction> {
@@ -647,6 +658,22 @@ impl Director {
         }
     }
 
+    /// The services of `table` that this director owns. By the configured
+    /// keys, not by the desired table: before init no service is running,
+    /// so that table is empty and nothing would be adopted (each service's
+    /// add then refused by the kernel).
+    fn owned(&self, table: &IpvsState) -> IpvsState {
+        let ours = |k: &ServiceKey| self.services.iter().any(|s| s.model.keys().contains(k));
+        IpvsState {
+            services: table
+                .services
+                .iter()
+                .filter(|s| ours(&s.spec.key))
+                .cloned()
+                .collect(),
+        }
+    }
+
     fn desired(&self) -> IpvsState {
         let models: Vec<VirtualService> = self.services.iter().map(|s| s.model.clone()).collect();
         desired_table(&models).0
@@ -654,8 +681,15 @@ impl Director {
 
     /// Emits the operations that bring the table to what the services want.
     fn program(&mut self) {
-        let desired = self.desired();
-        for op in reconcile(&self.actual, &desired) {
+        self.repair.clear();
+        let ops = reconcile(&self.actual, &self.desired());
+        self.emit(ops);
+    }
+
+    /// Queues `ops`, taking them as applied until [`Director::handle_table`]
+    /// says otherwise.
+    fn emit(&mut self, ops: Vec<IpvsOp>) {
+        for op in ops {
             // The ops come from the table itself, so they apply.
             let _ = self.actual.apply(&op);
             self.actions.push_back(DirectorAction::Ipvs(op));

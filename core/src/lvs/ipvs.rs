@@ -309,13 +309,13 @@ impl fmt::Display for IpvsOp {
 /// What the kernel refuses (EEXIST, ENOENT/ESRCH).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum IpvsOpError {
-    #[error("service {0:?} already exists")]
+    #[error("service {0} already exists")]
     ServiceExists(ServiceKey),
-    #[error("no service {0:?}")]
+    #[error("no service {0}")]
     NoSuchService(ServiceKey),
-    #[error("service {0:?} already has destination {1}")]
+    #[error("service {0} already has destination {1}")]
     DestExists(ServiceKey, DestKey),
-    #[error("service {0:?} has no destination {1}")]
+    #[error("service {0} has no destination {1}")]
     NoSuchDest(ServiceKey, DestKey),
 }
 
@@ -423,6 +423,15 @@ mod tests {
         assert_eq!(
             d.to_string(),
             "-r 10.0.0.1:80 -i --tun-type gue --tun-port 6080 --tun-remcsum -w 2"
+        );
+    }
+
+    #[test]
+    fn refusals_name_the_service_as_ipvsadm_does() {
+        let e = IpvsOpError::NoSuchDest(svc(80).key, dest(1, 1).key);
+        assert_eq!(
+            e.to_string(),
+            "service -t 10.0.0.100:80 has no destination 10.0.0.1:80"
         );
     }
 
