@@ -496,7 +496,11 @@ fn a_refused_repair_is_not_retried_until_the_next_change() {
     d.handle_table(&empty);
     assert_eq!(ops(&drain(&mut d)), first, "one retry at once");
     d.handle_table(&empty);
-    assert_eq!(ops(&drain(&mut d)), Vec::<String>::new(), "refused again: no loop");
+    assert_eq!(
+        ops(&drain(&mut d)),
+        Vec::<String>::new(),
+        "refused again: no loop"
+    );
     assert_eq!(d.table(), &empty, "the view is the kernel's");
     // The next input that programs the table tries again.
     d.reload(at(1.0), &config(text)).unwrap();

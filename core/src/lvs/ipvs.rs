@@ -201,6 +201,19 @@ pub enum IpvsOp {
     },
 }
 
+impl IpvsOp {
+    /// The one service the op changes.
+    pub fn service(&self) -> ServiceKey {
+        match self {
+            IpvsOp::AddService(s) | IpvsOp::EditService(s) => s.key,
+            IpvsOp::DelService(k) => *k,
+            IpvsOp::AddDest { service, .. }
+            | IpvsOp::EditDest { service, .. }
+            | IpvsOp::DelDest { service, .. } => *service,
+        }
+    }
+}
+
 impl fmt::Display for ServiceKey {
     /// As `ipvsadm` names a service: `-t VIP:PORT`, `-u …`, `--sctp-service …`, `-f MARK`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
