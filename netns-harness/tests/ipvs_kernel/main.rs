@@ -11,8 +11,8 @@
 mod support;
 
 mod daemon;
+mod forward;
 mod genl;
-mod nat;
 mod sched;
 
 use std::time::Duration;
