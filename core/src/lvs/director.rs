@@ -131,11 +131,14 @@ pub struct Director {
     /// The table as the driver last programmed it, restricted to the
     /// services this director owns.
     actual: IpvsState,
-    /// The ops [`Director::handle_table`] last emitted to repair the
-    /// table, until the next input programs it anew: the same repair asked
-    /// for again means the kernel refused it, and retrying at once would
-    /// only be refused again.
-    repair: Vec<IpvsOp>,
+    /// Per service, the ops last emitted to change it, while it needs any.
+    tried: BTreeMap<ServiceKey, Vec<IpvsOp>>,
+    /// Per service, ops the kernel refused: [`Director::handle_table`]
+    /// found them still needed right after they were emitted. They are not
+    /// asked for again until what the service needs changes (a verdict, a
+    /// weight, the kernel's table) or a reload, so that a kernel lacking a
+    /// scheduler is not asked for it at every check of other services.
+    refused: BTreeMap<ServiceKey, Vec<IpvsOp>>,
     actions: VecDeque<DirectorAction>,
 }
 
@@ -160,7 +163,8 @@ impl Director {
             next_id: 0,
             seed,
             actual: IpvsState::default(),
-            repair: Vec::new(),
+            tried: BTreeMap::new(),
+            refused: BTreeMap::new(),
             actions: VecDeque::new(),
         };
         d.build(now, config, &mut Vec::new())?;
@@ -346,7 +350,8 @@ impl Director {
             next_id: self.next_id,
             seed: self.seed,
             actual: IpvsState::default(),
-            repair: Vec::new(),
+            tried: BTreeMap::new(),
+            refused: BTreeMap::new(),
             actions: VecDeque::new(),
         };
         let mut old: Vec<Kept> = std::mem::take(&mut self.checks)
@@ -463,16 +468,16 @@ impl Director {
     /// The kernel's table as it is, read after it refused a change (the
     /// ops emitted so far were taken as applied): the director's view
     /// becomes the kernel's, and the ops that bring the kernel to what the
-    /// services want follow — unless they are the very repair emitted last
-    /// time, which the kernel has just refused again; the next input that
-    /// changes the table retries it.
+    /// services want follow — except, for each service, the very ops just
+    /// emitted for it, which the kernel has refused.
     pub fn handle_table(&mut self, actual: &IpvsState) {
         self.actual = self.owned(actual);
         let ops = reconcile(&self.actual, &self.desired());
-        if ops == self.repair {
-            return;
+        for (key, needed) in by_service(&ops) {
+            if self.tried.get(&key) == Some(&needed) {
+                self.refused.insert(key, needed);
+            }
         }
-        self.repair = ops.clone();
         self.emit(ops);
     }
 
@@ -681,20 +686,38 @@ impl Director {
 
     /// Emits the operations that bring the table to what the services want.
     fn program(&mut self) {
-        self.repair.clear();
         let ops = reconcile(&self.actual, &self.desired());
         self.emit(ops);
     }
 
-    /// Queues `ops`, taking them as applied until [`Director::handle_table`]
-    /// says otherwise.
+    /// Queues `ops` but those of services whose ops the kernel refused
+    /// (while they stay what the service needs), taking them as applied
+    /// until [`Director::handle_table`] says otherwise.
     fn emit(&mut self, ops: Vec<IpvsOp>) {
+        let needed = by_service(&ops);
+        self.refused
+            .retain(|key, refused| needed.get(key) == Some(&*refused));
+        self.tried.clear();
         for op in ops {
+            let key = op.service();
+            if self.refused.contains_key(&key) {
+                continue;
+            }
             // The ops come from the table itself, so they apply.
             let _ = self.actual.apply(&op);
+            self.tried.entry(key).or_default().push(op.clone());
             self.actions.push_back(DirectorAction::Ipvs(op));
         }
     }
+}
+
+/// `ops` by the service each changes, each service's in their order.
+fn by_service(ops: &[IpvsOp]) -> BTreeMap<ServiceKey, Vec<IpvsOp>> {
+    let mut out: BTreeMap<ServiceKey, Vec<IpvsOp>> = BTreeMap::new();
+    for op in ops {
+        out.entry(op.service()).or_default().push(op.clone());
+    }
+    out
 }
 
 /// keepalived's `update_track_file_status` for a checker: with weight 0 a

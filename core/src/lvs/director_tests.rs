@@ -486,25 +486,44 @@ fn a_service_deleted_behind_the_directors_back_is_restored_from_the_kernels_tabl
 }
 
 #[test]
-fn a_refused_repair_is_not_retried_until_the_next_change() {
-    let text = "virtual_server 10.0.0.100 80 { protocol TCP\n real_server 10.0.0.10 80 { } }";
+fn a_refused_service_is_not_asked_for_again_until_it_changes_or_a_reload() {
+    let text = "
+virtual_server 10.0.0.100 80 { protocol TCP\n real_server 10.0.0.10 80 { } }
+virtual_server 10.0.0.101 80 {
+    protocol TCP
+    delay_loop 1
+    real_server 10.0.0.11 80 { TCP_CHECK { retry 0 } }
+}
+";
     let mut d = start(text);
     let first = ops(&drain(&mut d));
-    assert_eq!(first.len(), 2);
-    // The kernel refused the add (a scheduler it lacks): its table is empty.
-    let empty = IpvsState::default();
-    d.handle_table(&empty);
-    assert_eq!(ops(&drain(&mut d)), first, "one retry at once");
-    d.handle_table(&empty);
+    assert_eq!(first.len(), 4);
+    // The kernel refused .100's add (a scheduler it lacks) and took .101.
+    let mut kernel = IpvsState::default();
+    for op in reconcile(&IpvsState::default(), &programmed(text)) {
+        if op.service().to_string() != "-t 10.0.0.100:80" {
+            kernel.apply(&op).unwrap();
+        }
+    }
+    d.handle_table(&kernel);
     assert_eq!(
         ops(&drain(&mut d)),
         Vec::<String>::new(),
-        "refused again: no loop"
+        "not asked again at once"
     );
-    assert_eq!(d.table(), &empty, "the view is the kernel's");
-    // The next input that programs the table tries again.
-    d.reload(at(1.0), &config(text)).unwrap();
-    assert_eq!(ops(&drain(&mut d)), first);
+    assert_eq!(d.table(), &kernel, "the view is the kernel's");
+    // .101's real server fails its check: only .101 changes.
+    let a = run_until(&mut d, at(5.0), |_| ProbeResult::Failed("refused".into()));
+    assert_eq!(ops(&a), ["-d -t 10.0.0.101:80 -r 10.0.0.11:80"]);
+    // A reload asks for .100 again.
+    d.reload(at(6.0), &config(text)).unwrap();
+    assert_eq!(
+        ops(&drain(&mut d)),
+        [
+            "-A -t 10.0.0.100:80 -s wlc",
+            "-a -t 10.0.0.100:80 -r 10.0.0.10:80 -m -w 1"
+        ]
+    );
 }
 
 #[test]

@@ -123,8 +123,8 @@ pub enum Order {
 /// Tracked-file reports queued for the loop.
 const REPORT_QUEUE: usize = 64;
 
-/// Rounds of (refusal, re-read, repair) in one flush. The director stops
-/// asking for a repair the kernel refused, so two rounds suffice unless
+/// Rounds of (refusal, re-read, repair) in one flush. The director does
+/// not ask again for what the kernel refused, so two rounds suffice unless
 /// another program changes the table between our reads.
 const RESYNCS: usize = 4;
 
@@ -467,14 +467,14 @@ virtual_server 10.0.0.101 80 { lb_algo rr\n protocol TCP\n real_server 10.0.0.10
     }
 
     #[test]
-    fn a_refused_service_is_retried_once_and_the_view_stays_the_kernels() {
+    fn a_refused_service_is_not_retried_at_once_and_the_view_stays_the_kernels() {
         let kernel = NoTwos::default();
         let mut c = checkers(&kernel, CONF);
         c.flush();
         let table = kernel.table.lock().expect("table").clone();
         assert_eq!(keys(&table), ["-t 10.0.0.101:80"]);
         assert_eq!(c.director.table(), &table);
-        assert_eq!(*kernel.twos_tried.lock().expect("count"), 2);
+        assert_eq!(*kernel.twos_tried.lock().expect("count"), 1);
     }
 
     #[test]
