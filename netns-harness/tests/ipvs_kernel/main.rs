@@ -13,7 +13,10 @@ mod support;
 mod daemon;
 mod forward;
 mod genl;
+mod refusal;
+mod reload;
 mod sched;
+mod vigil_run;
 
 use std::time::Duration;
 use support::IN_VM;
