@@ -181,6 +181,12 @@ impl Ipvs {
         }
     }
 
+    /// Netlink round trips made so far (a dump is one): [`Ipvs::apply`]
+    /// makes one per op.
+    pub fn round_trips(&self) -> u64 {
+        self.sock.requests
+    }
+
     /// Removes every service with its destinations (`ipvsadm -C`).
     pub fn flush(&mut self) -> Result<(), IpvsError> {
         self.request(CMD_FLUSH, Vec::new(), false)
