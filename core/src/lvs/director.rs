@@ -668,20 +668,20 @@ impl Director {
     /// so that table is empty and nothing would be adopted (each service's
     /// add then refused by the kernel).
     fn owned(&self, table: &IpvsState) -> IpvsState {
-        let ours = |k: &ServiceKey| self.services.iter().any(|s| s.model.keys().contains(k));
+        let ours: std::collections::BTreeSet<&ServiceKey> =
+            self.services.iter().flat_map(|s| s.model.keys()).collect();
         IpvsState {
             services: table
                 .services
                 .iter()
-                .filter(|s| ours(&s.spec.key))
+                .filter(|s| ours.contains(&s.spec.key))
                 .cloned()
                 .collect(),
         }
     }
 
     fn desired(&self) -> IpvsState {
-        let models: Vec<VirtualService> = self.services.iter().map(|s| s.model.clone()).collect();
-        desired_table(&models).0
+        desired_table(self.services.iter().map(|s| &s.model)).0
     }
 
     /// Emits the operations that bring the table to what the services want.

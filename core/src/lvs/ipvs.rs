@@ -10,6 +10,7 @@
 use super::dest::DestKey;
 use super::sched::{Algorithm, Protocol, SchedFlags};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
@@ -338,15 +339,25 @@ pub enum IpvsOpError {
 /// the scheduler's state survive), and new ones are added in the desired
 /// order.
 pub fn reconcile(actual: &IpvsState, desired: &IpvsState) -> Vec<IpvsOp> {
+    // Keyed, so that a change among thousands of services costs no
+    // thousands of scans (this runs at every change of every real server).
+    let index = |t: &'_ IpvsState| -> BTreeMap<ServiceKey, usize> {
+        t.services
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.spec.key, i))
+            .collect()
+    };
+    let (have_at, want_at) = (index(actual), index(desired));
     let mut ops = Vec::new();
     for s in &actual.services {
-        if desired.service(s.spec.key).is_none() {
+        if !want_at.contains_key(&s.spec.key) {
             ops.push(IpvsOp::DelService(s.spec.key));
         }
     }
     for want in &desired.services {
         let key = want.spec.key;
-        let Some(have) = actual.service(key) else {
+        let Some(have) = have_at.get(&key).map(|&i| &actual.services[i]) else {
             ops.push(IpvsOp::AddService(want.spec));
             ops.extend(want.dests.iter().map(|d| IpvsOp::AddDest {
                 service: key,
