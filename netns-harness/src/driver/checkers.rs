@@ -283,6 +283,8 @@ impl Checkers {
     /// that service are skipped (the director computed them from a service
     /// the kernel does not have), and the kernel's table is read back and
     /// handed to the director, which asks for what is still missing.
+    /// keepalived instead keeps its own view of the table, whatever the
+    /// kernel refused (ipvswrapper.c's `ipvs_talk`).
     fn flush(&mut self) {
         for _ in 0..RESYNCS {
             if !self.carry_out() {
