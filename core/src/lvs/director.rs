@@ -5,7 +5,8 @@
 //! Inputs: [`Director::handle_timeout`], [`Director::handle_result`] (a
 //! probe's outcome), [`Director::handle_file`] (a tracked file's value),
 //! [`Director::handle_address`] (a VIP came or went, for `ha_suspend`),
-//! [`Director::reload`] and [`Director::shutdown`]. Outputs, drained after
+//! [`Director::handle_table`] (the kernel's table, after it refused a
+//! change), [`Director::reload`] and [`Director::shutdown`]. Outputs, drained after
 //! every input: [`Director::poll_action`] and [`Director::poll_timeout`].
 //!
 //! A real server is alive while none of its checks fails (keepalived's
@@ -130,6 +131,14 @@ pub struct Director {
     /// The table as the driver last programmed it, restricted to the
     /// services this director owns.
     actual: IpvsState,
+    /// Per service, the ops last emitted to change it, while it needs any.
+    tried: BTreeMap<ServiceKey, Vec<IpvsOp>>,
+    /// Per service, ops the kernel refused: [`Director::handle_table`]
+    /// found them still needed right after they were emitted. They are not
+    /// asked for again until what the service needs changes (a verdict, a
+    /// weight, the kernel's table) or a reload, so that a kernel lacking a
+    /// scheduler is not asked for it at every check of other services.
+    refused: BTreeMap<ServiceKey, Vec<IpvsOp>>,
     actions: VecDeque<DirectorAction>,
 }
 
@@ -154,6 +163,8 @@ impl Director {
             next_id: 0,
             seed,
             actual: IpvsState::default(),
+            tried: BTreeMap::new(),
+            refused: BTreeMap::new(),
             actions: VecDeque::new(),
         };
         d.build(now, config, &mut Vec::new())?;
@@ -164,20 +175,7 @@ impl Director {
             });
             vs.model.set_vip_present(present);
         }
-        // By the configured keys, not by the desired table: before init no
-        // service is running, so that table is empty and nothing would be
-        // adopted (each service's add then refused by the kernel).
-        let owned: Vec<ServiceKey> = d
-            .services
-            .iter()
-            .flat_map(|s| s.model.keys().iter().copied())
-            .collect();
-        d.actual.services = actual
-            .services
-            .iter()
-            .filter(|s| owned.contains(&s.spec.key))
-            .cloned()
-            .collect();
+        d.actual = d.owned(actual);
         for i in 0..d.services.len() {
             let start_down = d.start_down(i);
             let out = d.services[i].model.init(&start_down);
@@ -352,6 +350,8 @@ impl Director {
             next_id: self.next_id,
             seed: self.seed,
             actual: IpvsState::default(),
+            tried: BTreeMap::new(),
+            refused: BTreeMap::new(),
             actions: VecDeque::new(),
         };
         let mut old: Vec<Kept> = std::mem::take(&mut self.checks)
@@ -463,6 +463,22 @@ impl Director {
             }
         }
         self.sync_suspension();
+    }
+
+    /// The kernel's table as it is, read after it refused a change (the
+    /// ops emitted so far were taken as applied): the director's view
+    /// becomes the kernel's, and the ops that bring the kernel to what the
+    /// services want follow — except, for each service, the very ops just
+    /// emitted for it, which the kernel has refused.
+    pub fn handle_table(&mut self, actual: &IpvsState) {
+        self.actual = self.owned(actual);
+        let ops = reconcile(&self.actual, &self.desired());
+        for (key, needed) in by_service(&ops) {
+            if self.tried.get(&key) == Some(&needed) {
+                self.refused.insert(key, needed);
+            }
+        }
+        self.emit(ops);
     }
 
     pub fn poll_action(&mut self) -> Option<DirectorAction> {
@@ -647,20 +663,61 @@ impl Director {
         }
     }
 
+    /// The services of `table` that this director owns. By the configured
+    /// keys, not by the desired table: before init no service is running,
+    /// so that table is empty and nothing would be adopted (each service's
+    /// add then refused by the kernel).
+    fn owned(&self, table: &IpvsState) -> IpvsState {
+        let ours: std::collections::BTreeSet<&ServiceKey> =
+            self.services.iter().flat_map(|s| s.model.keys()).collect();
+        IpvsState {
+            services: table
+                .services
+                .iter()
+                .filter(|s| ours.contains(&s.spec.key))
+                .cloned()
+                .collect(),
+        }
+    }
+
     fn desired(&self) -> IpvsState {
-        let models: Vec<VirtualService> = self.services.iter().map(|s| s.model.clone()).collect();
-        desired_table(&models).0
+        desired_table(self.services.iter().map(|s| &s.model)).0
     }
 
     /// Emits the operations that bring the table to what the services want.
     fn program(&mut self) {
-        let desired = self.desired();
-        for op in reconcile(&self.actual, &desired) {
+        let ops = reconcile(&self.actual, &self.desired());
+        self.emit(ops);
+    }
+
+    /// Queues `ops` but those of services whose ops the kernel refused
+    /// (while they stay what the service needs), taking them as applied
+    /// until [`Director::handle_table`] says otherwise.
+    fn emit(&mut self, ops: Vec<IpvsOp>) {
+        let needed = by_service(&ops);
+        self.refused
+            .retain(|key, refused| needed.get(key) == Some(&*refused));
+        self.tried.clear();
+        for op in ops {
+            let key = op.service();
+            if self.refused.contains_key(&key) {
+                continue;
+            }
             // The ops come from the table itself, so they apply.
             let _ = self.actual.apply(&op);
+            self.tried.entry(key).or_default().push(op.clone());
             self.actions.push_back(DirectorAction::Ipvs(op));
         }
     }
+}
+
+/// `ops` by the service each changes, each service's in their order.
+fn by_service(ops: &[IpvsOp]) -> BTreeMap<ServiceKey, Vec<IpvsOp>> {
+    let mut out: BTreeMap<ServiceKey, Vec<IpvsOp>> = BTreeMap::new();
+    for op in ops {
+        out.entry(op.service()).or_default().push(op.clone());
+    }
+    out
 }
 
 /// keepalived's `update_track_file_status` for a checker: with weight 0 a

@@ -451,6 +451,81 @@ fn a_configured_service_in_the_kernel_is_adopted_and_corrected() {
     );
 }
 
+const TWO_SERVICES: &str = "
+virtual_server 10.0.0.100 80 { protocol TCP\n real_server 10.0.0.10 80 { } }
+virtual_server 10.0.0.101 80 { protocol TCP\n real_server 10.0.0.10 80 { } }
+";
+
+#[test]
+fn a_service_deleted_behind_the_directors_back_is_restored_from_the_kernels_table() {
+    let mut kernel = programmed(TWO_SERVICES);
+    let mut d = Director::new(Instant::ZERO, &config(TWO_SERVICES), &kernel, &[], 1).unwrap();
+    assert!(ops(&drain(&mut d)).is_empty());
+    // `ipvsadm -D` by someone else; a foreign service appears too.
+    kernel.services.remove(0);
+    let foreign = programmed("virtual_server 10.9.9.9 80 { real_server 10.0.0.1 80 { } }");
+    kernel.services.extend(foreign.services);
+    d.handle_table(&kernel);
+    assert_eq!(
+        ops(&drain(&mut d)),
+        [
+            "-A -t 10.0.0.100:80 -s wlc",
+            "-a -t 10.0.0.100:80 -r 10.0.0.10:80 -m -w 1"
+        ]
+    );
+    let keys = |t: &IpvsState| {
+        let mut k: Vec<String> = t.services.iter().map(|s| s.spec.key.to_string()).collect();
+        k.sort();
+        k
+    };
+    assert_eq!(
+        keys(d.table()),
+        ["-t 10.0.0.100:80", "-t 10.0.0.101:80"],
+        "the foreign one is not ours"
+    );
+}
+
+#[test]
+fn a_refused_service_is_not_asked_for_again_until_it_changes_or_a_reload() {
+    let text = "
+virtual_server 10.0.0.100 80 { protocol TCP\n real_server 10.0.0.10 80 { } }
+virtual_server 10.0.0.101 80 {
+    protocol TCP
+    delay_loop 1
+    real_server 10.0.0.11 80 { TCP_CHECK { retry 0 } }
+}
+";
+    let mut d = start(text);
+    let first = ops(&drain(&mut d));
+    assert_eq!(first.len(), 4);
+    // The kernel refused .100's add (a scheduler it lacks) and took .101.
+    let mut kernel = IpvsState::default();
+    for op in reconcile(&IpvsState::default(), &programmed(text)) {
+        if op.service().to_string() != "-t 10.0.0.100:80" {
+            kernel.apply(&op).unwrap();
+        }
+    }
+    d.handle_table(&kernel);
+    assert_eq!(
+        ops(&drain(&mut d)),
+        Vec::<String>::new(),
+        "not asked again at once"
+    );
+    assert_eq!(d.table(), &kernel, "the view is the kernel's");
+    // .101's real server fails its check: only .101 changes.
+    let a = run_until(&mut d, at(5.0), |_| ProbeResult::Failed("refused".into()));
+    assert_eq!(ops(&a), ["-d -t 10.0.0.101:80 -r 10.0.0.11:80"]);
+    // A reload asks for .100 again.
+    d.reload(at(6.0), &config(text)).unwrap();
+    assert_eq!(
+        ops(&drain(&mut d)),
+        [
+            "-A -t 10.0.0.100:80 -s wlc",
+            "-a -t 10.0.0.100:80 -r 10.0.0.10:80 -m -w 1"
+        ]
+    );
+}
+
 #[test]
 fn omega_runs_the_down_scripts_on_shutdown() {
     let text = r#"

@@ -10,6 +10,7 @@
 use super::dest::DestKey;
 use super::sched::{Algorithm, Protocol, SchedFlags};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
@@ -201,6 +202,19 @@ pub enum IpvsOp {
     },
 }
 
+impl IpvsOp {
+    /// The one service the op changes.
+    pub fn service(&self) -> ServiceKey {
+        match self {
+            IpvsOp::AddService(s) | IpvsOp::EditService(s) => s.key,
+            IpvsOp::DelService(k) => *k,
+            IpvsOp::AddDest { service, .. }
+            | IpvsOp::EditDest { service, .. }
+            | IpvsOp::DelDest { service, .. } => *service,
+        }
+    }
+}
+
 impl fmt::Display for ServiceKey {
     /// As `ipvsadm` names a service: `-t VIP:PORT`, `-u …`, `--sctp-service …`, `-f MARK`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -309,13 +323,13 @@ impl fmt::Display for IpvsOp {
 /// What the kernel refuses (EEXIST, ENOENT/ESRCH).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum IpvsOpError {
-    #[error("service {0:?} already exists")]
+    #[error("service {0} already exists")]
     ServiceExists(ServiceKey),
-    #[error("no service {0:?}")]
+    #[error("no service {0}")]
     NoSuchService(ServiceKey),
-    #[error("service {0:?} already has destination {1}")]
+    #[error("service {0} already has destination {1}")]
     DestExists(ServiceKey, DestKey),
-    #[error("service {0:?} has no destination {1}")]
+    #[error("service {0} has no destination {1}")]
     NoSuchDest(ServiceKey, DestKey),
 }
 
@@ -325,15 +339,25 @@ pub enum IpvsOpError {
 /// the scheduler's state survive), and new ones are added in the desired
 /// order.
 pub fn reconcile(actual: &IpvsState, desired: &IpvsState) -> Vec<IpvsOp> {
+    // Keyed, so that a change among thousands of services costs no
+    // thousands of scans (this runs at every change of every real server).
+    let index = |t: &'_ IpvsState| -> BTreeMap<ServiceKey, usize> {
+        t.services
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.spec.key, i))
+            .collect()
+    };
+    let (have_at, want_at) = (index(actual), index(desired));
     let mut ops = Vec::new();
     for s in &actual.services {
-        if desired.service(s.spec.key).is_none() {
+        if !want_at.contains_key(&s.spec.key) {
             ops.push(IpvsOp::DelService(s.spec.key));
         }
     }
     for want in &desired.services {
         let key = want.spec.key;
-        let Some(have) = actual.service(key) else {
+        let Some(have) = have_at.get(&key).map(|&i| &actual.services[i]) else {
             ops.push(IpvsOp::AddService(want.spec));
             ops.extend(want.dests.iter().map(|d| IpvsOp::AddDest {
                 service: key,
@@ -423,6 +447,15 @@ mod tests {
         assert_eq!(
             d.to_string(),
             "-r 10.0.0.1:80 -i --tun-type gue --tun-port 6080 --tun-remcsum -w 2"
+        );
+    }
+
+    #[test]
+    fn refusals_name_the_service_as_ipvsadm_does() {
+        let e = IpvsOpError::NoSuchDest(svc(80).key, dest(1, 1).key);
+        assert_eq!(
+            e.to_string(),
+            "service -t 10.0.0.100:80 has no destination 10.0.0.1:80"
         );
     }
 

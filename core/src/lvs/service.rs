@@ -371,15 +371,18 @@ impl VirtualService {
 /// The whole table a set of virtual servers wants. A service key claimed by
 /// an earlier virtual server is not claimed again (the kernel would refuse
 /// the second `ipvsadm -A` with EEXIST); those keys are returned too.
-pub fn desired_table(services: &[VirtualService]) -> (IpvsState, Vec<ServiceKey>) {
+pub fn desired_table<'a>(
+    services: impl IntoIterator<Item = &'a VirtualService>,
+) -> (IpvsState, Vec<ServiceKey>) {
     let mut table = IpvsState::default();
+    let mut claimed = std::collections::BTreeSet::new();
     let mut dup = Vec::new();
     for s in services {
         for e in s.desired() {
-            if table.service(e.spec.key).is_some() {
-                dup.push(e.spec.key);
-            } else {
+            if claimed.insert(e.spec.key) {
                 table.services.push(e);
+            } else {
+                dup.push(e.spec.key);
             }
         }
     }

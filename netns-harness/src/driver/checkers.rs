@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 
 use tokio::sync::{mpsc, oneshot};
-use tracing::{error, info, warn};
+use tracing::{debug, error, info, warn};
 use vigil_core::check::ProbeResult;
 use vigil_core::config::Config;
 use vigil_core::lvs::director::{CheckId, Director, DirectorAction};
@@ -81,7 +81,9 @@ impl IpvsBackend for KernelTable {
         info!("ipvsadm {op}");
         self.ipvs.apply(op).map_err(|e| match e {
             // Already names the call.
-            IpvsError::Kernel { .. } => Error::Command(e.to_string()),
+            IpvsError::Kernel { .. } | IpvsError::NoScheduler { .. } => {
+                Error::Command(e.to_string())
+            }
             e => Error::Command(format!("ipvsadm {op}: {e}")),
         })
     }
@@ -121,6 +123,11 @@ pub enum Order {
 /// Tracked-file reports queued for the loop.
 const REPORT_QUEUE: usize = 64;
 
+/// Rounds of (refusal, re-read, repair) in one flush. The director does
+/// not ask again for what the kernel refused, so two rounds suffice unless
+/// another program changes the table between our reads.
+const RESYNCS: usize = 4;
+
 struct Checkers {
     clock: Clock,
     director: Director,
@@ -139,36 +146,19 @@ struct Checkers {
 /// is, so traffic keeps flowing while the daemon restarts.
 pub async fn serve(
     config: Config,
-    mut backend: Box<dyn IpvsBackend>,
+    backend: Box<dyn IpvsBackend>,
     release: bool,
     mut orders: mpsc::UnboundedReceiver<Order>,
 ) -> Result<()> {
-    let clock = Clock::start();
-    let actual = backend.dump()?;
-    // The checks' warmup shares differ between hosts and runs, as
-    // keepalived's random warmup does.
-    let seed = u64::from(std::process::id()) ^ clock_seed();
-    let director = Director::new(clock.now(), &config, &actual, &local_addresses(), seed)
-        .map_err(|e| Error::Config(e.to_string()))?;
     let (results, mut done) = mpsc::unbounded_channel();
     let (reports, mut files) = mpsc::channel(REPORT_QUEUE);
-    let mut c = Checkers {
-        clock,
-        director,
-        backend,
-        results,
-        files: Trackers::default(),
-        reports,
-        protocols: HashMap::new(),
-        stopping: false,
-    };
-    c.configured(&config);
+    let mut c = Checkers::new(&config, backend, results, reports)?;
     info!(
         "Checkers started: {} virtual servers, {} checks",
         c.director.services().count(),
         c.director.check_count()
     );
-    let sleep = tokio::time::sleep_until(c.clock.deadline(clock.now()));
+    let sleep = tokio::time::sleep_until(c.clock.deadline(c.clock.now()));
     tokio::pin!(sleep);
     let mut armed = None;
     loop {
@@ -224,6 +214,34 @@ pub async fn serve(
 }
 
 impl Checkers {
+    /// The director of `config`, started on the table `backend` holds.
+    fn new(
+        config: &Config,
+        mut backend: Box<dyn IpvsBackend>,
+        results: mpsc::UnboundedSender<(CheckId, ProbeResult)>,
+        reports: mpsc::Sender<Report>,
+    ) -> Result<Checkers> {
+        let clock = Clock::start();
+        let actual = backend.dump()?;
+        // The checks' warmup shares differ between hosts and runs, as
+        // keepalived's random warmup does.
+        let seed = u64::from(std::process::id()) ^ clock_seed();
+        let director = Director::new(clock.now(), config, &actual, &local_addresses(), seed)
+            .map_err(|e| Error::Config(e.to_string()))?;
+        let mut c = Checkers {
+            clock,
+            director,
+            backend,
+            results,
+            files: Trackers::default(),
+            reports,
+            protocols: HashMap::new(),
+            stopping: false,
+        };
+        c.configured(config);
+        Ok(c)
+    }
+
     /// What follows from a (new) config besides the director: the tracked
     /// files FILE_CHECKs read, and the real servers' protocols.
     fn configured(&mut self, config: &Config) {
@@ -260,8 +278,35 @@ impl Checkers {
         }
     }
 
-    /// Carries out what the director asked, in its order.
+    /// Carries out what the director asked, in its order. After the
+    /// kernel refuses a change to a service, the batch's later changes to
+    /// that service are skipped (the director computed them from a service
+    /// the kernel does not have), and the kernel's table is read back and
+    /// handed to the director, which asks for what is still missing.
+    /// keepalived instead keeps its own view of the table, whatever the
+    /// kernel refused (ipvswrapper.c's `ipvs_talk`).
     fn flush(&mut self) {
+        for _ in 0..RESYNCS {
+            if !self.carry_out() {
+                return;
+            }
+            info!("Reading the IPVS table back after the refusal");
+            match self.backend.dump() {
+                Ok(table) => self.director.handle_table(&table),
+                Err(e) => {
+                    error!("{e}; the checkers' view of IPVS may be wrong");
+                    return;
+                }
+            }
+        }
+        // Another program changing the table as fast as we read it: what
+        // is left waits for the next input rather than hold this thread.
+        warn!("IPVS keeps refusing changes; retrying at the next change");
+    }
+
+    /// Drains the director's actions; whether the kernel refused a change.
+    fn carry_out(&mut self) -> bool {
+        let mut refused: Vec<ServiceKey> = Vec::new();
         while let Some(a) = self.director.poll_action() {
             match a {
                 DirectorAction::StartProbe { check, probe } => {
@@ -275,10 +320,14 @@ impl Checkers {
                     });
                 }
                 DirectorAction::Verdict { kind, rs, up, .. } => self.log_verdict(&kind, rs, up),
+                DirectorAction::Ipvs(op) if refused.contains(&op.service()) => {
+                    debug!("skipped: ipvsadm {op}");
+                }
                 DirectorAction::Ipvs(op) => {
                     self.log_op(&op);
                     if let Err(e) = self.backend.apply(&op) {
                         error!("{e}");
+                        refused.push(op.service());
                     }
                 }
                 DirectorAction::Quorum { service, up } => {
@@ -295,6 +344,7 @@ impl Checkers {
                 }
             }
         }
+        !refused.is_empty()
     }
 
     /// keepalived's words for a verdict (check_tcp.c and its siblings).
@@ -364,4 +414,88 @@ fn clock_seed() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos() as u64)
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+    use vigil_core::lvs::Algorithm;
+
+    /// A kernel without the `twos` module: it refuses such services, as
+    /// Debian's does, and applies the rest as the core's model says.
+    #[derive(Clone, Default)]
+    struct NoTwos {
+        table: Arc<Mutex<IpvsState>>,
+        twos_tried: Arc<Mutex<usize>>,
+    }
+
+    impl IpvsBackend for NoTwos {
+        fn dump(&mut self) -> Result<IpvsState> {
+            Ok(self.table.lock().expect("table").clone())
+        }
+
+        fn apply(&mut self, op: &IpvsOp) -> Result<()> {
+            if let IpvsOp::AddService(s) = op
+                && s.algorithm == Algorithm::Twos
+            {
+                *self.twos_tried.lock().expect("count") += 1;
+                return Err(Error::Command(format!("ipvsadm {op}: no twos")));
+            }
+            let mut table = self.table.lock().expect("table");
+            table.apply(op).map_err(|e| Error::Command(e.to_string()))
+        }
+    }
+
+    const CONF: &str = "
+virtual_server 10.0.0.100 80 { lb_algo twos\n protocol TCP\n real_server 10.0.0.10 80 { } }
+virtual_server 10.0.0.101 80 { lb_algo rr\n protocol TCP\n real_server 10.0.0.10 80 { } }
+";
+
+    fn config(text: &str) -> Config {
+        let parsed = vigil_core::config::parse_str(text);
+        assert_eq!(parsed.errors().count(), 0);
+        parsed.model
+    }
+
+    fn checkers(kernel: &NoTwos, text: &str) -> Checkers {
+        let (results, _) = mpsc::unbounded_channel();
+        let (reports, _) = mpsc::channel(1);
+        Checkers::new(&config(text), Box::new(kernel.clone()), results, reports).expect("start")
+    }
+
+    fn keys(t: &IpvsState) -> Vec<String> {
+        t.services.iter().map(|s| s.spec.key.to_string()).collect()
+    }
+
+    #[test]
+    fn a_refused_service_is_not_retried_at_once_and_the_view_stays_the_kernels() {
+        let kernel = NoTwos::default();
+        let mut c = checkers(&kernel, CONF);
+        c.flush();
+        let table = kernel.table.lock().expect("table").clone();
+        assert_eq!(keys(&table), ["-t 10.0.0.101:80"]);
+        assert_eq!(c.director.table(), &table);
+        assert_eq!(*kernel.twos_tried.lock().expect("count"), 1);
+    }
+
+    #[test]
+    fn a_service_deleted_behind_our_back_comes_back_at_the_next_change() {
+        let kernel = NoTwos::default();
+        let text = CONF.replace("twos", "wlc");
+        let mut c = checkers(&kernel, &text);
+        c.flush();
+        kernel.table.lock().expect("table").services.remove(1);
+        // A weight change: its edit is refused, the service re-added.
+        let text = text.replace(
+            "lb_algo rr\n protocol TCP\n real_server 10.0.0.10 80 { }",
+            "lb_algo rr\n protocol TCP\n real_server 10.0.0.10 80 { weight 3 }",
+        );
+        c.reload(&config(&text));
+        c.flush();
+        let table = kernel.table.lock().expect("table").clone();
+        assert_eq!(keys(&table), ["-t 10.0.0.100:80", "-t 10.0.0.101:80"]);
+        assert_eq!(table.services[1].dests[0].weight, 3);
+        assert_eq!(c.director.table(), &table);
+    }
 }

@@ -10,10 +10,9 @@
 
 use crate::require_ipvs;
 use crate::support::{Netns, Server};
+use crate::vigil_run::{Daemon, table, vigil_binary, wait_table};
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use vigil_core::lvs::Protocol;
 use vigil_core::lvs::ipvs::{DestEntry, Forward, IpvsOp, ServiceKey, ServiceSpec};
 use vigil_core::lvs::{Algorithm, SchedFlags};
@@ -68,88 +67,17 @@ fn key(s: &str) -> ServiceKey {
     }
 }
 
-/// `target/debug/vigil` beside `target/debug/deps/<this test>`: visible in
-/// the VM too, whose root is the host's under an overlay.
-fn vigil_binary() -> Option<PathBuf> {
-    let exe = std::env::current_exe().ok()?;
-    let bin = exe.parent()?.parent()?.join("vigil");
-    bin.is_file().then_some(bin)
-}
-
 /// The destinations of `service` in the director's kernel table, `None`
 /// when the service is not there.
 fn dests(director: &Netns, service: &str) -> Option<Vec<SocketAddr>> {
     let k = key(service);
-    let table = director.run(|| {
-        Ipvs::open()
-            .and_then(|mut i| i.dump())
-            .unwrap_or_else(|e| panic!("dumping IPVS: {e}"))
-    });
-    let s = table.services.into_iter().find(|s| s.spec.key == k)?;
+    let s = table(director)
+        .services
+        .into_iter()
+        .find(|s| s.spec.key == k)?;
     let mut d: Vec<SocketAddr> = s.dests.iter().map(|d| d.key.into()).collect();
     d.sort();
     Some(d)
-}
-
-/// `vigil run` in the director namespace, killed on drop if still running.
-struct Daemon {
-    child: Child,
-    log: PathBuf,
-}
-
-impl Daemon {
-    fn start(vigil: &Path, director: &Netns, dir: &Path, extra: &[&str]) -> Daemon {
-        let conf = dir.join("vigil.conf");
-        std::fs::write(&conf, CONF).expect("write the config");
-        let log = dir.join(format!("vigil{}.log", extra.len()));
-        let child = Command::new("ip")
-            .args(["netns", "exec", &director.name])
-            .arg(vigil)
-            .args(["run", "-f"])
-            .arg(&conf)
-            .arg("--control-socket")
-            .arg(dir.join("vigil.sock"))
-            .args(extra)
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).expect("log file"))
-            .spawn()
-            .expect("start vigil");
-        Daemon { child, log }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// SIGTERM (`ip netns exec` execs vigil: the child is vigil), then
-    /// waits for a clean exit.
-    fn stop(mut self) -> String {
-        let pid = nix::unistd::Pid::from_raw(i32::try_from(self.child.id()).expect("pid"));
-        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("SIGTERM vigil");
-        let until = Instant::now() + Duration::from_secs(20);
-        let status = loop {
-            if let Some(s) = self.child.try_wait().expect("wait for vigil") {
-                break s;
-            }
-            assert!(
-                Instant::now() < until,
-                "vigil did not stop:\n{}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        };
-        let log = self.log();
-        assert!(status.success(), "vigil exited with {status}:\n{log}");
-        log
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        // Already reaped after stop(): kill then fails, harmlessly.
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// Polls until the table of `service` is `want`, failing with vigil's log.
@@ -158,27 +86,21 @@ fn wait_for(director: &Netns, daemon: &Daemon, service: &str, want: Option<&[&st
     if let Some(w) = &mut want {
         w.sort();
     }
-    let started = Instant::now();
-    loop {
-        let got = dests(director, service);
-        if got == want {
-            println!("{what}: {:.1} s", started.elapsed().as_secs_f64());
-            return;
-        }
-        assert!(
-            started.elapsed() < VERDICT,
-            "{what}: {service} has {got:?}, not {want:?} after {VERDICT:?}; vigil's log:\n{}",
-            daemon.log()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let k = key(service);
+    wait_table(director, daemon, what, VERDICT, |t| {
+        let got = t.service(k).map(|s| {
+            let mut d: Vec<SocketAddr> = s.dests.iter().map(|d| d.key.into()).collect();
+            d.sort();
+            d
+        });
+        got == want
+    });
 }
 
 #[test]
 fn kernel_vigil_run_programs_ipvs_as_checks_pass_and_fail() {
     require_ipvs!();
     let Some(vigil) = vigil_binary() else {
-        println!("SKIPPED: no target/debug/vigil beside this test (cargo build --bin vigil)");
         return;
     };
     let dir = tempfile::tempdir().expect("temporary directory");
@@ -228,7 +150,7 @@ fn kernel_vigil_run_programs_ipvs_as_checks_pass_and_fail() {
     let mut s2 = Some(r2.run(|| Server::start(8080, "r2")));
 
     let vs = "10.78.0.100:80";
-    let daemon = Daemon::start(&vigil, &director, dir.path(), &[]);
+    let daemon = Daemon::start(&vigil, &director, dir.path(), CONF, &[]);
     wait_for(
         &director,
         &daemon,
@@ -267,7 +189,13 @@ fn kernel_vigil_run_programs_ipvs_as_checks_pass_and_fail() {
 
     s1 = Some(r1.run(|| Server::start(8080, "r1")));
     s2 = Some(r2.run(|| Server::start(8080, "r2")));
-    let daemon = Daemon::start(&vigil, &director, dir.path(), &["--dont-release-ipvs"]);
+    let daemon = Daemon::start(
+        &vigil,
+        &director,
+        dir.path(),
+        CONF,
+        &["--dont-release-ipvs"],
+    );
     wait_for(&director, &daemon, vs, Some(&[R1, R2]), "both in again");
     let log = daemon.stop();
     let mut both = vec![addr(R1), addr(R2)];

@@ -4,7 +4,7 @@
 
 use crate::require_ipvs;
 use crate::support::{Server, connect, in_netns, ip};
-use nix::libc::{ENOENT, ESRCH};
+use nix::libc::ESRCH;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::process::Command;
 use std::time::Duration;
@@ -200,11 +200,14 @@ fn every_variety() -> IpvsState {
 }
 
 /// Applies every op, failing on the first the kernel refuses.
+/// Applies `ops`, each in one netlink round trip.
 fn apply_all(ipvs: &mut Ipvs, ops: &[IpvsOp]) {
+    let before = ipvs.round_trips();
     for op in ops {
         ipvs.apply(op)
             .unwrap_or_else(|e| panic!("ipvsadm {op}: {e}"));
     }
+    assert_eq!(ipvs.round_trips() - before, ops.len() as u64);
 }
 
 #[test]
@@ -310,13 +313,17 @@ fn kernel_refuses_what_the_core_refuses() {
         }
         assert_eq!(refused, 8);
 
-        // Refusals outside the model keep the kernel's errno.
+        // A refusal outside the model: Debian's kernel has no twos module.
         let twos = spec(
             addr_key(Protocol::Tcp, v4([10, 1, 0, 1]), 80),
             Algorithm::Twos,
         );
         match ipvs.apply(&IpvsOp::AddService(twos)) {
-            Err(IpvsError::Kernel { errno, .. }) => assert_eq!(errno, ENOENT, "no twos module"),
+            Err(e @ IpvsError::NoScheduler { .. }) => assert_eq!(
+                e.to_string(),
+                "ipvsadm -A -t 10.1.0.1:80 -s twos: \
+                 the kernel has no such scheduler or persistence engine"
+            ),
             other => panic!("a twos service on Debian's kernel: {other:?}"),
         }
         assert!(matches!(

@@ -11,9 +11,12 @@
 mod support;
 
 mod daemon;
+mod forward;
 mod genl;
-mod nat;
+mod refusal;
+mod reload;
 mod sched;
+mod vigil_run;
 
 use std::time::Duration;
 use support::IN_VM;

@@ -49,6 +49,10 @@ pub enum IpvsError {
     /// The kernel refused an operation as the core's model says it would.
     #[error(transparent)]
     Op(#[from] IpvsOpError),
+    /// The kernel has no module for the service's scheduler (Debian's
+    /// has no `twos`) or persistence engine: ENOENT to an add or edit.
+    #[error("{what}: the kernel has no such scheduler or persistence engine")]
+    NoScheduler { what: String },
     /// The kernel refused a request for another reason.
     #[error("{what}: {}", io::Error::from_raw_os_error(*errno))]
     Kernel { what: String, errno: i32 },
@@ -87,6 +91,15 @@ pub struct DestCounters {
 pub enum SyncRole {
     Master,
     Backup,
+}
+
+impl std::fmt::Display for SyncRole {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            SyncRole::Master => "master",
+            SyncRole::Backup => "backup",
+        })
+    }
 }
 
 /// A connection sync daemon (`ipvsadm --start-daemon`, keepalived's
@@ -152,15 +165,26 @@ impl Ipvs {
         };
         match self.request(cmd, attrs, false) {
             Ok(_) => Ok(()),
-            Err(NlError::Errno(errno)) => Err(match refusal(op, errno) {
-                Some(e) => IpvsError::Op(e),
-                None => IpvsError::Kernel {
+            Err(NlError::Errno(errno)) => Err(match (refusal(op, errno), op) {
+                (Some(e), _) => IpvsError::Op(e),
+                (None, IpvsOp::AddService(_) | IpvsOp::EditService(_)) if errno == ENOENT => {
+                    IpvsError::NoScheduler {
+                        what: format!("ipvsadm {op}"),
+                    }
+                }
+                (None, _) => IpvsError::Kernel {
                     what: format!("ipvsadm {op}"),
                     errno,
                 },
             }),
             Err(e) => Err(IpvsError::from_nl(e, || format!("ipvsadm {op}"))),
         }
+    }
+
+    /// Netlink round trips made so far (a dump is one): [`Ipvs::apply`]
+    /// makes one per op.
+    pub fn round_trips(&self) -> u64 {
+        self.sock.requests
     }
 
     /// Removes every service with its destinations (`ipvsadm -C`).
@@ -239,14 +263,14 @@ impl Ipvs {
     pub fn start_daemon(&mut self, d: &SyncDaemon) -> Result<(), IpvsError> {
         self.request(CMD_NEW_DAEMON, vec![attrs::daemon(d)], false)
             .map(drop)
-            .map_err(|e| IpvsError::from_nl(e, || format!("starting the {:?} sync daemon", d.role)))
+            .map_err(|e| IpvsError::from_nl(e, || format!("starting the {} sync daemon", d.role)))
     }
 
     /// Stops a sync daemon (`ipvsadm --stop-daemon`); ESRCH when none runs.
     pub fn stop_daemon(&mut self, role: SyncRole) -> Result<(), IpvsError> {
         self.request(CMD_DEL_DAEMON, vec![attrs::daemon_role(role)], false)
             .map(drop)
-            .map_err(|e| IpvsError::from_nl(e, || format!("stopping the {role:?} sync daemon")))
+            .map_err(|e| IpvsError::from_nl(e, || format!("stopping the {role} sync daemon")))
     }
 
     /// The running sync daemons, the master first.

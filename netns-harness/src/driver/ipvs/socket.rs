@@ -33,6 +33,8 @@ impl From<DecodeError> for NlError {
 pub(super) struct GenlSocket {
     sock: Socket,
     seq: u32,
+    /// Requests sent, each one round trip.
+    pub(super) requests: u64,
 }
 
 impl GenlSocket {
@@ -40,7 +42,11 @@ impl GenlSocket {
         let mut sock = Socket::new(NETLINK_GENERIC)?;
         sock.bind_auto()?;
         sock.connect(&SocketAddr::new(0, 0))?;
-        Ok(GenlSocket { sock, seq: 0 })
+        Ok(GenlSocket {
+            sock,
+            seq: 0,
+            requests: 0,
+        })
     }
 
     /// Sends `payload` to `family` and returns the messages the kernel
@@ -66,6 +72,7 @@ impl GenlSocket {
         let mut buf = vec![0; msg.buffer_len()];
         msg.serialize(&mut buf);
         self.sock.send(&buf, 0)?;
+        self.requests += 1;
 
         let mut replies = Vec::new();
         loop {
