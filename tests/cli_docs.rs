@@ -14,7 +14,11 @@ fn help(args: &[&str]) -> String {
         .env("COLUMNS", "100")
         .output()
         .expect("vigil --help");
-    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).expect("UTF-8 help")
 }
 
@@ -41,8 +45,14 @@ fn reference() -> String {
     while let Some(path) = todo.pop() {
         let args: Vec<&str> = path.iter().map(String::as_str).collect();
         let text = help(&args);
-        let name = std::iter::once("vigil").chain(args.iter().copied()).collect::<Vec<_>>();
-        doc.push_str(&format!("\n## `{}`\n\n```text\n{}```\n", name.join(" "), text));
+        let name = std::iter::once("vigil")
+            .chain(args.iter().copied())
+            .collect::<Vec<_>>();
+        doc.push_str(&format!(
+            "\n## `{}`\n\n```text\n{}```\n",
+            name.join(" "),
+            text
+        ));
         for sub in subcommands(&text).into_iter().rev() {
             let mut next = path.clone();
             next.push(sub);
@@ -71,10 +81,9 @@ fn docs_cli_md_is_the_binarys_help() {
 /// The first scenario of docs/scenarios.md runs and passes as printed there.
 #[test]
 fn the_scenario_guides_example_passes() {
-    let guide = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/scenarios.md"),
-    )
-    .expect("docs/scenarios.md");
+    let guide =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/scenarios.md"))
+            .expect("docs/scenarios.md");
     let example = guide
         .split("```toml\n")
         .nth(1)
@@ -90,5 +99,8 @@ fn the_scenario_guides_example_passes() {
         .expect("vigil sim");
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{text}");
-    assert!(text.ends_with("expectations: 3 passed, 0 failed\n"), "{text}");
+    assert!(
+        text.ends_with("expectations: 3 passed, 0 failed\n"),
+        "{text}"
+    );
 }
