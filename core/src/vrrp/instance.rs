@@ -787,7 +787,11 @@ impl Instance {
             return;
         }
         self.state = to;
-        *self.stats.transitions.entry((to, reason.cause())).or_default() += 1;
+        *self
+            .stats
+            .transitions
+            .entry((to, reason.cause()))
+            .or_default() += 1;
         self.last_transition = Some((now, reason.clone()));
         self.actions.push_back(Action::Notify {
             instance: self.cfg.name.clone(),

@@ -18,13 +18,14 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::RwLock;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use tokio::process::{Child, Command};
 use tracing::{debug, info, warn};
 use vigil_core::config::model::{GlobalDefs, Script};
 
+use super::control::ScriptCounts;
 use super::users::{self, Ids};
 
 /// keepalived's default script user, used when it exists.
@@ -229,19 +230,36 @@ pub async fn succeeds(script: &Prepared, timeout: Duration) -> bool {
     }
 }
 
+/// Notify scripts run, and those that failed, process-wide: both threads
+/// run them.
+static NOTIFY_RUNS: AtomicU64 = AtomicU64::new(0);
+static NOTIFY_FAILURES: AtomicU64 = AtomicU64::new(0);
+
+/// The notify scripts run since the daemon started, and how many failed.
+pub fn notify_counts() -> ScriptCounts {
+    ScriptCounts {
+        runs: NOTIFY_RUNS.load(Ordering::Relaxed),
+        failures: NOTIFY_FAILURES.load(Ordering::Relaxed),
+    }
+}
+
 /// Starts a notify script and lets it finish on its own (keepalived does not
-/// time them out; a notify_stop script may outlive the daemon), logging a
-/// failure.
+/// time them out; a notify_stop script may outlive the daemon), logging and
+/// counting a failure.
 pub fn notify(script: &Script, extra: &[String]) {
+    NOTIFY_RUNS.fetch_add(1, Ordering::Relaxed);
+    let failed = || NOTIFY_FAILURES.fetch_add(1, Ordering::Relaxed);
     let Some(mut child) = prepare(script).ok().and_then(|p| start(&p, extra, false)) else {
+        failed();
         return;
     };
     let command = script.command.clone();
     tokio::spawn(async move {
         match child.wait().await {
-            Ok(s) if s.success() => {}
+            Ok(s) if s.success() => return,
             Ok(s) => warn!("notify script {command} exited with {s}"),
             Err(e) => warn!("waiting for notify script {command}: {e}"),
         }
+        failed();
     });
 }

@@ -94,6 +94,17 @@ pub struct IpvsStats {
     pub bytes_out: u64,
 }
 
+impl std::fmt::Display for IpvsStats {
+    /// `12 conns, 340/300 packets in/out, 20000/18000 bytes in/out`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} conns, {}/{} packets in/out, {}/{} bytes in/out",
+            self.connections, self.packets_in, self.packets_out, self.bytes_in, self.bytes_out
+        )
+    }
+}
+
 impl std::ops::AddAssign for IpvsStats {
     fn add_assign(&mut self, o: IpvsStats) {
         self.connections += o.connections;
