@@ -7,6 +7,7 @@
 //! keeps the running config when the new one has errors.
 
 use std::io::{self, Write};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -44,6 +45,9 @@ pub struct Args {
     /// and vigil.json [default: $TMPDIR, else /tmp, as keepalived].
     #[arg(long, value_name = "DIR")]
     pub dump_dir: Option<PathBuf>,
+    /// Serve Prometheus metrics at http://ADDR/metrics (e.g. 127.0.0.1:9650).
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_listen: Option<SocketAddr>,
     /// Like keepalived's: print the number of the signal for NAME (STOP,
     /// RELOAD, DATA, STATS, STATS_CLEAR, JSON) and exit.
     #[arg(long, value_name = "NAME")]
@@ -85,6 +89,7 @@ pub fn run(args: &Args) -> ExitCode {
         dont_release_ipvs: args.dont_release_ipvs,
         control_socket: Some(args.control_socket.clone()),
         dump_dir: args.dump_dir.clone().unwrap_or_else(dump::default_dir),
+        metrics_listen: args.metrics_listen,
     };
     match driver::run(config, &options, || {
         info!("Reloading configuration {}", args.source.file.display());

@@ -6,7 +6,7 @@
 //! the checker thread, when the config has virtual servers, runs the core's
 //! director; the calling thread handles signals, re-reads the config,
 //! answers `vigil status` on the control socket, writes the state dumps
-//! the signals ask for, each from a status the
+//! the signals ask for and serves the metrics, each from a status the
 //! other threads answer with, between two of their own events.
 //!
 //! - [`vrrp`]: the router driven by the kernel
@@ -28,6 +28,7 @@
 //!   DNS, PING, UDP, MISC)
 //! - [`control`]: the status socket; [`drop_log`]: dropped adverts, rate-limited
 //! - [`dump`]: the state dumps of DATA, STATS and JSON signals
+//! - [`metrics`]: the Prometheus exposition; [`http`]: its endpoint
 
 pub mod arp;
 pub mod checkers;
@@ -36,7 +37,9 @@ pub mod control;
 pub mod drop_log;
 pub mod dump;
 pub mod host;
+pub mod http;
 pub mod ipvs;
+pub mod metrics;
 pub mod netlink;
 pub mod nftables;
 pub mod notify;
@@ -54,6 +57,7 @@ pub mod vrrp;
 pub mod vrrp_socket;
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -82,6 +86,8 @@ pub struct Options {
     pub control_socket: Option<PathBuf>,
     /// Where the DATA, STATS and JSON signals write their dumps.
     pub dump_dir: PathBuf,
+    /// Where Prometheus scrapes `/metrics`; none: not served.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// Runs the daemon on `config` until SIGTERM or SIGINT. On SIGHUP, `reload`
@@ -133,6 +139,16 @@ pub fn run(
             vrrp: control.clone(),
             lvs: checker.clone(),
         };
+        if let Some(addr) = options.metrics_listen {
+            match tokio::net::TcpListener::bind(addr).await {
+                Ok(listener) => {
+                    info!("Serving metrics on http://{addr}/metrics");
+                    tokio::spawn(http::serve(listener, asker.clone()));
+                }
+                // As without the control socket: only the scraper is blind.
+                Err(e) => error!("metrics on {addr}: {e}; /metrics will not answer"),
+            }
+        }
         let dumps = Arc::new(Mutex::new(Dumps::new(options.dump_dir.clone())));
         let stop = || {
             // Closed means the thread already ended; join reports why.
