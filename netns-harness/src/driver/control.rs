@@ -163,7 +163,7 @@ pub struct VirtualServerStatus {
     pub quorum_up: bool,
     pub real_servers: Vec<RealServerStatus>,
     /// The kernel's counters, summed over its services; none where the
-    /// table is not the kernel's.
+    /// table is not the kernel's, or has none of them.
     pub ipvs_stats: Option<IpvsStats>,
 }
 
@@ -344,7 +344,7 @@ pub fn lvs_status(director: &Director, kernel: Option<&Listing>) -> Vec<VirtualS
                 scheduler: vs.algorithm().name().into(),
                 quorum_up: vs.quorum_up(),
                 real_servers,
-                ipvs_stats: kernel.map(|_| sum(listed.iter().map(|s| s.stats))),
+                ipvs_stats: (!listed.is_empty()).then(|| sum(listed.iter().map(|s| s.stats))),
             }
         })
         .collect();

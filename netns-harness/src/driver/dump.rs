@@ -15,7 +15,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use super::control::{InstanceStatus, Status};
-use super::signals::Request;
+use super::signals::Dump;
 
 /// Where the dumps go unless told: `$TMPDIR` when it is an absolute path,
 /// else /tmp, as keepalived decides.
@@ -108,29 +108,27 @@ impl Dumps {
         }
     }
 
-    /// Writes the dump `request` asks for; the file written. Requests
-    /// that are not dumps write nothing.
-    pub fn write(&mut self, request: Request, status: &Status) -> std::io::Result<Option<PathBuf>> {
-        let (name, text) = match request {
-            Request::Data => ("vigil.data", data(status)),
-            Request::Stats | Request::StatsClear => {
+    /// Writes `dump`; the file written.
+    pub fn write(&mut self, dump: Dump, status: &Status) -> std::io::Result<PathBuf> {
+        let (name, text) = match dump {
+            Dump::Data => ("vigil.data", data(status)),
+            Dump::Stats | Dump::StatsClear => {
                 let text = self.stats(status);
-                if request == Request::StatsClear {
+                if dump == Dump::StatsClear {
                     self.clear(status);
                 }
                 ("vigil.stats", text)
             }
-            Request::Json => {
+            Dump::Json => {
                 let mut text =
                     serde_json::to_string_pretty(status).map_err(std::io::Error::other)?;
                 text.push('\n');
                 ("vigil.json", text)
             }
-            Request::Stop | Request::Reload => return Ok(None),
         };
         let path = self.dir.join(name);
         replace(&path, text.as_bytes())?;
-        Ok(Some(path))
+        Ok(path)
     }
 
     fn clear(&mut self, status: &Status) {
@@ -399,8 +397,7 @@ Dropped before any instance:
         let dir = tempfile::tempdir().unwrap();
         let mut dumps = Dumps::new(dir.path().to_path_buf());
         let path = dumps
-            .write(Request::StatsClear, &status(7, &[("ttl", 1)]))
-            .unwrap()
+            .write(Dump::StatsClear, &status(7, &[("ttl", 1)]))
             .unwrap();
         assert!(
             std::fs::read_to_string(&path)
@@ -408,7 +405,7 @@ Dropped before any instance:
                 .contains("    Sent: 7\n")
         );
         dumps
-            .write(Request::Stats, &status(10, &[("ttl", 3)]))
+            .write(Dump::Stats, &status(10, &[("ttl", 3)]))
             .unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(text.contains("    Sent: 3\n"), "{text}");
@@ -423,10 +420,7 @@ Dropped before any instance:
         std::fs::write(&victim, "keep").unwrap();
         std::os::unix::fs::symlink(&victim, dir.path().join("vigil.json")).unwrap();
         let mut dumps = Dumps::new(dir.path().to_path_buf());
-        let path = dumps
-            .write(Request::Json, &status(1, &[]))
-            .unwrap()
-            .unwrap();
+        let path = dumps.write(Dump::Json, &status(1, &[])).unwrap();
         assert_eq!(std::fs::read_to_string(victim).unwrap(), "keep");
         let meta = std::fs::symlink_metadata(&path).unwrap();
         assert!(meta.is_file());

@@ -70,7 +70,7 @@ use crate::error::{Error, Result};
 use checkers::Order;
 use control::{Asker, ControlSocket};
 use dump::Dumps;
-use signals::{Request, Signals};
+use signals::{Dump, Request, Signals};
 use vrrp::Control;
 
 /// How the daemon runs, beyond its configuration.
@@ -192,7 +192,7 @@ pub fn run(
                             error!("reload failed: the configuration has errors; the running one is kept");
                         }
                     },
-                    dump => {
+                    Request::Dump(dump) => {
                         tokio::spawn(write_dump(dump, asker.clone(), dumps.clone()));
                     }
                 },
@@ -242,13 +242,13 @@ where
 /// Writes the dump a DATA, STATS, STATS_CLEAR or JSON signal asks for.
 /// Tasks run in the order the signals came, and so do the threads'
 /// answers, so STATS_CLEAR then STATS count from the clear.
-async fn write_dump(request: Request, asker: Asker, dumps: Arc<Mutex<Dumps>>) {
+async fn write_dump(dump: Dump, asker: Asker, dumps: Arc<Mutex<Dumps>>) {
     let status = asker.status().await;
     let mut dumps = dumps.lock().unwrap_or_else(|e| e.into_inner());
-    match dumps.write(request, &status) {
-        Ok(Some(path)) => info!("{} dump written to {}", request.name(), path.display()),
-        Ok(None) => {}
-        Err(e) => error!("writing the {} dump: {e}", request.name()),
+    let name = dump.name();
+    match dumps.write(dump, &status) {
+        Ok(path) => info!("{name} dump written to {}", path.display()),
+        Err(e) => error!("writing the {name} dump: {e}"),
     }
 }
 

@@ -16,6 +16,12 @@ use crate::error::{Error, Result};
 pub enum Request {
     Stop,
     Reload,
+    Dump(Dump),
+}
+
+/// The state dumps a signal asks for ([`super::dump`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dump {
     /// The configuration and state of every instance and virtual server.
     Data,
     /// Each instance's counters.
@@ -27,14 +33,21 @@ pub enum Request {
     Json,
 }
 
+impl Dump {
+    /// keepalived's name for it: `DATA`, `STATS`, `STATS_CLEAR`, `JSON`.
+    pub fn name(self) -> &'static str {
+        Request::Dump(self).name()
+    }
+}
+
 impl Request {
     const ALL: [Request; 6] = [
         Request::Stop,
         Request::Reload,
-        Request::Data,
-        Request::Stats,
-        Request::StatsClear,
-        Request::Json,
+        Request::Dump(Dump::Data),
+        Request::Dump(Dump::Stats),
+        Request::Dump(Dump::StatsClear),
+        Request::Dump(Dump::Json),
     ];
 
     /// keepalived's name for the function (`--signum=NAME`).
@@ -42,10 +55,10 @@ impl Request {
         match self {
             Request::Stop => "STOP",
             Request::Reload => "RELOAD",
-            Request::Data => "DATA",
-            Request::Stats => "STATS",
-            Request::StatsClear => "STATS_CLEAR",
-            Request::Json => "JSON",
+            Request::Dump(Dump::Data) => "DATA",
+            Request::Dump(Dump::Stats) => "STATS",
+            Request::Dump(Dump::StatsClear) => "STATS_CLEAR",
+            Request::Dump(Dump::Json) => "JSON",
         }
     }
 
@@ -55,10 +68,10 @@ impl Request {
         match self {
             Request::Stop => libc::SIGTERM,
             Request::Reload => libc::SIGHUP,
-            Request::Data => libc::SIGUSR1,
-            Request::Stats => libc::SIGUSR2,
-            Request::StatsClear => libc::SIGRTMAX() - 1,
-            Request::Json => libc::SIGRTMIN() + 2,
+            Request::Dump(Dump::Data) => libc::SIGUSR1,
+            Request::Dump(Dump::Stats) => libc::SIGUSR2,
+            Request::Dump(Dump::StatsClear) => libc::SIGRTMAX() - 1,
+            Request::Dump(Dump::Json) => libc::SIGRTMIN() + 2,
         }
     }
 
@@ -133,7 +146,7 @@ mod tests {
                 ("JSON", 36)
             ]
         );
-        assert_eq!(Request::named("JSON"), Some(Request::Json));
+        assert_eq!(Request::named("JSON"), Some(Request::Dump(Dump::Json)));
         assert_eq!(Request::named("json"), None);
     }
 }
