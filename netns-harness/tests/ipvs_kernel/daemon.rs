@@ -9,7 +9,8 @@
 //! ```
 
 use crate::require_ipvs;
-use crate::support::{Netns, Server};
+use crate::support::{Netns, Server, connect};
+use std::io::Read;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -95,30 +96,56 @@ fn dests(director: &Netns, service: &str) -> Option<Vec<SocketAddr>> {
 struct Daemon {
     child: Child,
     log: PathBuf,
+    socket: PathBuf,
 }
 
 impl Daemon {
-    fn start(vigil: &Path, director: &Netns, dir: &Path, extra: &[&str]) -> Daemon {
+    fn start(vigil: &Path, director: &Netns, dir: &Path, config: &str, extra: &[&str]) -> Daemon {
         let conf = dir.join("vigil.conf");
-        std::fs::write(&conf, CONF).expect("write the config");
+        std::fs::write(&conf, config).expect("write the config");
         let log = dir.join(format!("vigil{}.log", extra.len()));
+        let socket = dir.join("vigil.sock");
         let child = Command::new("ip")
             .args(["netns", "exec", &director.name])
             .arg(vigil)
             .args(["run", "-f"])
             .arg(&conf)
             .arg("--control-socket")
-            .arg(dir.join("vigil.sock"))
+            .arg(&socket)
             .args(extra)
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).expect("log file"))
             .spawn()
             .expect("start vigil");
-        Daemon { child, log }
+        let daemon = Daemon { child, log, socket };
+        // The VM reads the 180 MB debug binary over 9p on its first start
+        // (about 11 s): the verdicts' clock starts once vigil runs.
+        let until = Instant::now() + Duration::from_secs(60);
+        while !daemon.log().contains("Starting vigil") {
+            assert!(Instant::now() < until, "vigil did not start");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        daemon
     }
 
     fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// What `vigil status` prints (`--json` or text).
+    fn status(&self, vigil: &Path, json: bool) -> String {
+        let mut cmd = Command::new(vigil);
+        cmd.args(["status", "--socket"]).arg(&self.socket);
+        if json {
+            cmd.arg("--json");
+        }
+        let out = cmd.output().expect("vigil status");
+        assert!(
+            out.status.success(),
+            "vigil status: {out:?}\n{}",
+            self.log()
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
     /// SIGTERM (`ip netns exec` execs vigil: the child is vigil), then
@@ -228,7 +255,7 @@ fn kernel_vigil_run_programs_ipvs_as_checks_pass_and_fail() {
     let mut s2 = Some(r2.run(|| Server::start(8080, "r2")));
 
     let vs = "10.78.0.100:80";
-    let daemon = Daemon::start(&vigil, &director, dir.path(), &[]);
+    let daemon = Daemon::start(&vigil, &director, dir.path(), CONF, &[]);
     wait_for(
         &director,
         &daemon,
@@ -267,7 +294,13 @@ fn kernel_vigil_run_programs_ipvs_as_checks_pass_and_fail() {
 
     s1 = Some(r1.run(|| Server::start(8080, "r1")));
     s2 = Some(r2.run(|| Server::start(8080, "r2")));
-    let daemon = Daemon::start(&vigil, &director, dir.path(), &["--dont-release-ipvs"]);
+    let daemon = Daemon::start(
+        &vigil,
+        &director,
+        dir.path(),
+        CONF,
+        &["--dont-release-ipvs"],
+    );
     wait_for(&director, &daemon, vs, Some(&[R1, R2]), "both in again");
     let log = daemon.stop();
     let mut both = vec![addr(R1), addr(R2)];
@@ -278,4 +311,127 @@ fn kernel_vigil_run_programs_ipvs_as_checks_pass_and_fail() {
         "--dont-release-ipvs keeps the service:\n{log}"
     );
     drop((s1, s2));
+}
+
+/// The numbers of the `ipvsadm -Ln --stats --exact` line that starts with
+/// `start` (`TCP  VIP:PORT` or `  -> RIP:PORT`): conns, packets in and
+/// out, bytes in and out.
+fn ipvsadm_stats(listing: &str, start: &str) -> Vec<u64> {
+    let line = listing
+        .lines()
+        .find(|l| l.starts_with(start))
+        .unwrap_or_else(|| panic!("no {start:?} in:\n{listing}"));
+    line[start.len()..]
+        .split_whitespace()
+        .map(|n| n.parse().expect("a count"))
+        .collect()
+}
+
+#[test]
+fn kernel_vigil_status_shows_the_kernel_s_traffic_counters() {
+    require_ipvs!();
+    let Some(vigil) = vigil_binary() else {
+        println!("SKIPPED: no target/debug/vigil beside this test (cargo build --bin vigil)");
+        return;
+    };
+    let dir = tempfile::tempdir().expect("temporary directory");
+    // client 10.79.0.2 ── 10.79.0.1, VIP 10.79.0.100 director ── 10.79.1.1 ── 10.79.1.2:8080 t1
+    let client = Netns::new("stc");
+    let director = Netns::new("std");
+    let real = Netns::new("st1");
+    client.ip(&format!(
+        "link add c0 type veth peer name d0 netns {}",
+        director.name
+    ));
+    client.ip("addr add 10.79.0.2/24 dev c0");
+    client.ip("link set c0 up");
+    client.ip("route add default via 10.79.0.1");
+    director.ip("addr add 10.79.0.1/24 dev d0");
+    director.ip("addr add 10.79.0.100/24 dev d0");
+    director.ip("link set d0 up");
+    director.ip(&format!(
+        "link add s1 type veth peer name eth0 netns {}",
+        real.name
+    ));
+    director.ip("addr add 10.79.1.1/24 dev s1");
+    director.ip("link set s1 up");
+    real.ip("addr add 10.79.1.2/24 dev eth0");
+    real.ip("link set eth0 up");
+    real.ip("route add default via 10.79.1.1");
+    director.run(|| std::fs::write("/proc/sys/net/ipv4/ip_forward", "1").expect("ip_forward"));
+    let _server = real.run(|| Server::start(8080, "t1"));
+    let conf = "\
+virtual_server 10.79.0.100 80 {
+    delay_loop 1
+    lb_algo rr
+    lb_kind NAT
+    protocol TCP
+    real_server 10.79.1.2 8080 {
+        weight 1
+        TCP_CHECK {
+            connect_timeout 1
+        }
+    }
+}
+";
+    let daemon = Daemon::start(&vigil, &director, dir.path(), conf, &[]);
+    wait_for(
+        &director,
+        &daemon,
+        "10.79.0.100:80",
+        Some(&["10.79.1.2:8080"]),
+        "the real server in",
+    );
+    client.run(|| {
+        for _ in 0..3 {
+            let mut c = connect("10.79.0.2:0".parse().unwrap(), addr("10.79.0.100:80"))
+                .expect("connect to the VIP");
+            // The server keeps the connection until we close it.
+            let mut name = [0u8; 2];
+            c.read_exact(&mut name).expect("the server's name");
+            assert_eq!(&name, b"t1");
+        }
+    });
+    // The last FINs and ACKs.
+    std::thread::sleep(Duration::from_millis(500));
+    let out = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &director.name,
+            "ipvsadm",
+            "-Ln",
+            "--stats",
+            "--exact",
+        ])
+        .output()
+        .expect("ipvsadm");
+    let listing = String::from_utf8_lossy(&out.stdout).into_owned();
+    let json: serde_json::Value =
+        serde_json::from_str(&daemon.status(&vigil, true)).expect("status JSON");
+    let counts = |v: &serde_json::Value| -> Vec<u64> {
+        [
+            "connections",
+            "packets_in",
+            "packets_out",
+            "bytes_in",
+            "bytes_out",
+        ]
+        .iter()
+        .map(|k| v[k].as_u64().unwrap_or_else(|| panic!("no {k} in {v}")))
+        .collect()
+    };
+    let vs = &json["virtual_servers"][0];
+    let service = ipvsadm_stats(&listing, "TCP  10.79.0.100:80");
+    assert_eq!(service[0], 3, "{listing}");
+    assert_eq!(counts(&vs["ipvs_stats"]), service, "{json}\n{listing}");
+    let rs = &vs["real_servers"][0]["ipvs_stats"];
+    assert_eq!(
+        counts(rs),
+        ipvsadm_stats(&listing, "  -> 10.79.1.2:8080"),
+        "{json}\n{listing}"
+    );
+    let text = daemon.status(&vigil, false);
+    assert!(text.contains("  IPVS: 3 conns, "), "{text}");
+    daemon.stop();
 }
