@@ -15,9 +15,9 @@ cd "$(dirname "$0")/.."
 RUN_S=${1:-60}
 CHECKS=${2:-1000}
 PER_VS=10
-cargo build --release --quiet --bin vigil
+cargo build --profile dist --quiet --bin vigil
 cargo build --release --quiet -p vigil-netns --example stall_server
-VIGIL=$PWD/target/release/vigil
+VIGIL=$PWD/target/dist/vigil
 STALL=$PWD/target/release/examples/stall_server
 . scripts/lab-lib.sh
 trap lab_cleanup EXIT

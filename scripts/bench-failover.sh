@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Failover on the wire, and the cost of many instances, vigil beside keepalived 2.2.7.
 #
-# usage: scripts/bench-failover.sh [failover|cpu|all]   (as root; builds vigil --release)
+# usage: scripts/bench-failover.sh [failover|cpu|all]   (as root; builds vigil with the dist profile operators install)
 #
 # failover: six labs side by side (vigil/vigil, keepalived/keepalived, vigil with
 #   keepalived; each at advert_int 1 s and 0.1 s, VRRPv3 IPv4, both nodes priority 100
@@ -20,7 +20,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 here=$PWD/scripts
-VIGIL=${VIGIL:-$PWD/target/release/vigil}
+VIGIL=${VIGIL:-$PWD/target/dist/vigil}
 TRIALS=${TRIALS:-20}
 WINDOW_S=${WINDOW_S:-20}
 
@@ -160,7 +160,7 @@ fi
 for b in keepalived tcpdump ip python3; do
     command -v "$b" >/dev/null || { echo "SKIPPED: $b not found" >&2; exit 0; }
 done
-[ -n "${VIGIL_NO_BUILD:-}" ] || cargo build --release --quiet --bin vigil
+[ -n "${VIGIL_NO_BUILD:-}" ] || cargo build --profile dist --quiet --bin vigil
 OUT=${OUT:-$(mktemp -d /tmp/bench-failover.XXXXXX)}
 export OUT VIGIL TRIALS WINDOW_S
 what=${1:-all}

@@ -12,7 +12,7 @@ use vigil_netns::lab::{self, Options};
 
 #[derive(Debug, ClapArgs)]
 pub struct Args {
-    /// The scenario file (TOML, see SCENARIOS.md).
+    /// The scenario file (TOML, see docs/scenarios.md).
     file: PathBuf,
     /// Record each segment's bridge with tcpdump into this pcap (other
     /// segments than `lan` get `-SEGMENT` before the extension).

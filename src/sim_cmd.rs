@@ -12,7 +12,7 @@ use vigil_sim::{Options, PlantedBug};
 
 #[derive(Debug, ClapArgs)]
 pub struct Args {
-    /// The scenario file (TOML, see docs/scenarios or SCENARIOS.md).
+    /// The scenario file (TOML, see docs/scenarios.md).
     file: PathBuf,
     /// Seed for the run, instead of the scenario's `[sim] seed`; with
     /// --explore, the first seed of the range (`--seed-start`), so a long

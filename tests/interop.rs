@@ -456,3 +456,74 @@ fn alternating_adverts_count_from_the_second_sender() {
     let back = [adv(0, b), adv(40, a), adv(140, a), adv(500, b)];
     assert_eq!(longest_alternation(&back, int), Duration::ZERO);
 }
+
+/// The addresses on node `i`'s `vrrp.51` (empty when there is none).
+fn on_vmac(lab: &Lab, i: usize) -> String {
+    let out = lab
+        .command(lab.node(i), "ip")
+        .args(["addr", "show", "dev", "vrrp.51"])
+        .output()
+        .expect("ip");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// With `use_vmac` on both, each one's adverts reach the other through its
+/// own VMAC (a private macvlan gets the frames whose source is its MAC):
+/// vigil stays Backup under keepalived and takes the VIP onto its VMAC when
+/// keepalived stops; keepalived, restarted lower, stays Backup under vigil.
+#[test]
+fn use_vmac_interoperates_both_ways() {
+    if skipped() {
+        return;
+    }
+    let lab = Lab::new(2).expect("build the lab");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let conf = |priority: u8| {
+        format!(
+            "vrrp_instance VI_1 {{
+    state BACKUP
+    interface eth0
+    virtual_router_id 51
+    priority {priority}
+    advert_int 1
+    use_vmac
+    virtual_ipaddress {{
+        10.77.0.100/24
+    }}
+}}
+"
+        )
+    };
+    let mut ka = Keepalived::start(&lab, 1, dir.path(), &conf(150));
+    let vigil = Vigil::start(&lab, 2, dir.path(), &conf(100), &[]);
+    let both = || format!("keepalived:\n{}\nvigil:\n{}", ka.log(), vigil.log());
+    assert!(
+        within(Duration::from_secs(7), || on_vmac(&lab, 1)
+            .contains("10.77.0.100"))
+        .is_some(),
+        "keepalived never took the VIP onto vrrp.51\n{}",
+        both()
+    );
+    std::thread::sleep(Duration::from_secs(4));
+    assert!(
+        !on_vmac(&lab, 2).contains("10.77.0.100"),
+        "both hold it\n{}",
+        both()
+    );
+    assert!(!vigil.log().contains("Entering MASTER STATE"), "{}", both());
+    ka.signal(libc::SIGTERM);
+    assert!(
+        within(Duration::from_secs(3), || on_vmac(&lab, 2)
+            .contains("10.77.0.100"))
+        .is_some(),
+        "vigil did not take over on its VMAC\n{}",
+        both()
+    );
+    let _ = ka.wait_exit(Duration::from_secs(3));
+    // And the other way: keepalived, back as a Backup, hears vigil's adverts.
+    let ka = Keepalived::start(&lab, 1, dir.path(), &conf(50));
+    std::thread::sleep(Duration::from_secs(5));
+    assert!(ka.log().contains("Entering BACKUP STATE"), "{}", ka.log());
+    assert!(!ka.log().contains("Entering MASTER STATE"), "{}", ka.log());
+    assert!(!on_vmac(&lab, 1).contains("10.77.0.100"), "{}", ka.log());
+}

@@ -11,7 +11,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::{Vigil, holds, lab, vrrp_conf_with, within};
+use common::{Capture, Vigil, holds, lab, script, vrrp_conf_with, within};
 use vigil_netns::lab::Lab;
 
 const VIP4: &str = "10.77.0.100";
@@ -19,14 +19,6 @@ const VIP4: &str = "10.77.0.100";
 /// One instance on eth0 with `before` ahead of it and `inside` it.
 fn conf(priority: u8, before: &str, inside: &str) -> String {
     vrrp_conf_with(priority, VIP4, "1", before, inside)
-}
-
-/// Writes an executable shell script `name` in `dir` with `mode`.
-fn script(dir: &Path, name: &str, body: &str, mode: u32) -> String {
-    let path = dir.join(name);
-    std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).expect("write script");
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).expect("chmod");
-    path.display().to_string()
 }
 
 /// A temp dir that other users may enter (scripts run as `nobody` must
@@ -148,8 +140,14 @@ fn routes(lab: &Lab, node: usize) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// `ip rule show` in node `i`.
+fn rules(lab: &Lab, node: usize) -> String {
+    let out = lab.ip(node, &["rule", "show"]).expect("ip rule");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 #[test]
-fn virtual_routes_follow_master_and_static_ones_outlive_the_daemon() {
+fn virtual_routes_follow_master_and_static_ones_go_at_exit() {
     let Some(lab) = lab(1) else { return };
     let dir = open_dir();
     let before = "static_ipaddress {\n    10.88.0.1/24 dev eth0\n}\nstatic_routes {\n    10.99.0.0/24 via 10.88.0.254 dev eth0\n}";
@@ -190,8 +188,169 @@ fn virtual_routes_follow_master_and_static_ones_outlive_the_daemon() {
         routes(&lab, 1)
     );
     assert!(!holds(&lab, 1, VIP4), "{}", a.log());
-    assert!(holds(&lab, 1, "10.88.0.1"), "static address removed");
-    assert!(has("10.99.0.0/24 via 10.88.0.254"), "static route removed");
+    // keepalived 2.2.7 takes its static entries out at exit too.
+    assert!(!holds(&lab, 1, "10.88.0.1"), "static address left");
+    assert!(!has("10.99.0.0/24"), "static route left");
+}
+
+#[test]
+fn a_nexthop_route_goes_in_with_both_hops_and_out_when_backup() {
+    let Some(lab) = lab(2) else { return };
+    let dir = open_dir();
+    let inside = "virtual_routes {\n        192.168.50.0/24 nexthop via 10.77.0.3 dev eth0 weight 1 nexthop via 10.77.0.4 dev eth0 weight 2\n    }";
+    let a = Vigil::start(&lab, 1, dir.path(), &conf(100, "", inside), &[]);
+    let multipath = || {
+        let out = lab
+            .ip(1, &["route", "show", "192.168.50.0/24"])
+            .expect("ip route");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let both = |text: &str| {
+        text.contains("nexthop via 10.77.0.3 dev eth0 weight 1")
+            && text.contains("nexthop via 10.77.0.4 dev eth0 weight 2")
+    };
+    assert!(
+        within(Duration::from_secs(6), || both(&multipath())).is_some(),
+        "no multipath route:\n{}\n{}",
+        multipath(),
+        a.log()
+    );
+    assert!(multipath().contains("proto keepalived"), "{}", multipath());
+    // A higher priority preempts: node 1 becomes Backup and takes it out.
+    let b = Vigil::start(&lab, 2, dir.path(), &conf(150, "", inside), &[]);
+    assert!(
+        within(Duration::from_secs(6), || holds(&lab, 2, VIP4)).is_some(),
+        "{}",
+        b.log()
+    );
+    assert!(
+        within(Duration::from_secs(2), || multipath().is_empty()).is_some(),
+        "route left on the Backup:\n{}\n{}",
+        multipath(),
+        a.log()
+    );
+    assert!(a.log().contains("Entering BACKUP STATE"), "{}", a.log());
+}
+
+/// Two instances on eth0, each with a VIP and virtual routes (`VI_1` also
+/// a rule), after `before`.
+fn two_instances(before: &str, vi1: bool, vi2_route: &str) -> String {
+    let vi1 = if vi1 {
+        "vrrp_instance VI_1 {
+    interface eth0
+    virtual_router_id 51
+    priority 150
+    advert_int 1
+    virtual_ipaddress {
+        10.77.0.100/24
+    }
+    virtual_routes {
+        10.66.0.0/24 via 10.77.0.254 dev eth0 table 100
+    }
+    virtual_rules {
+        from 10.66.0.0/24 table 100 priority 100
+    }
+}"
+    } else {
+        ""
+    };
+    format!(
+        "{before}
+{vi1}
+vrrp_instance VI_2 {{
+    interface eth0
+    virtual_router_id 52
+    priority 150
+    advert_int 1
+    virtual_ipaddress {{
+        10.77.0.102/24
+    }}
+    virtual_routes {{
+        {vi2_route} via 10.77.0.254 dev eth0 table 102
+    }}
+}}
+"
+    )
+}
+
+#[test]
+fn a_reload_takes_out_what_a_removed_master_and_dropped_statics_had() {
+    let Some(lab) = lab(1) else { return };
+    let dir = open_dir();
+    let statics = |third: &str| {
+        format!(
+            "static_ipaddress {{\n    10.88.0.1/24 dev eth0\n    {third}/24 dev eth0\n}}\nstatic_routes {{\n    10.99.0.0/24 via 10.88.0.254 dev eth0\n}}"
+        )
+    };
+    let first = two_instances(&statics("10.88.1.1"), true, "10.65.0.0/24");
+    let a = Vigil::start(&lab, 1, dir.path(), &first, &[]);
+    let has = |what: &str| routes(&lab, 1).contains(what);
+    assert!(
+        within(Duration::from_secs(6), || has("10.66.0.0/24")
+            && has("10.65.0.0/24"))
+        .is_some(),
+        "{}\n{}",
+        routes(&lab, 1),
+        a.log()
+    );
+    assert!(
+        rules(&lab, 1).contains("from 10.66.0.0/24 lookup 100"),
+        "{}",
+        rules(&lab, 1)
+    );
+    assert!(
+        holds(&lab, 1, VIP4) && holds(&lab, 1, "10.88.1.1"),
+        "{}",
+        a.log()
+    );
+    // VI_1 goes while Master, VI_2 stays Master with another route, and a
+    // static address is swapped for another.
+    std::fs::write(
+        &a.conf,
+        two_instances(&statics("10.88.2.1"), false, "10.64.0.0/24"),
+    )
+    .expect("write");
+    a.signal(libc::SIGHUP);
+    assert!(
+        within(Duration::from_secs(3), || a
+            .log()
+            .contains("Reload finished"))
+        .is_some(),
+        "{}",
+        a.log()
+    );
+    assert!(
+        within(Duration::from_secs(2), || !holds(&lab, 1, VIP4)).is_some(),
+        "the removed Master's VIP is left:\n{}",
+        a.log()
+    );
+    let text = routes(&lab, 1);
+    assert!(
+        !text.contains("10.66.0.0/24"),
+        "removed Master's route left:\n{text}"
+    );
+    assert!(
+        !text.contains("10.65.0.0/24"),
+        "dropped route left:\n{text}"
+    );
+    assert!(
+        text.contains("10.64.0.0/24 via 10.77.0.254 dev eth0 table 102"),
+        "{text}"
+    );
+    assert!(
+        !rules(&lab, 1).contains("10.66.0.0/24"),
+        "{}",
+        rules(&lab, 1)
+    );
+    assert!(holds(&lab, 1, "10.77.0.102"), "{}", a.log());
+    assert!(!holds(&lab, 1, "10.88.1.1"), "dropped static address left");
+    assert!(
+        holds(&lab, 1, "10.88.2.1") && holds(&lab, 1, "10.88.0.1"),
+        "{}",
+        a.log()
+    );
+    assert!(text.contains("10.99.0.0/24 via 10.88.0.254"), "{text}");
+    assert!(a.log().contains("(VI_1) sent 0 priority"), "{}", a.log());
 }
 
 #[test]
@@ -276,4 +435,295 @@ fn a_track_file_change_moves_the_priority_as_it_happens() {
     follows("6", 90, "a rename over the file");
     std::fs::remove_file(&drain).expect("remove");
     follows("0", 150, "its removal");
+}
+
+/// `ip -d link show dev NAME` and `ip addr show dev NAME` in node `i`
+/// (empty when there is no such interface).
+fn link_and_addresses(lab: &Lab, node: usize, name: &str) -> String {
+    let mut text = String::new();
+    for args in [
+        &["-d", "link", "show", "dev", name][..],
+        &["addr", "show", "dev", name],
+    ] {
+        // `ip` fails for a missing interface: that is the empty answer.
+        let out = lab
+            .command(lab.node(node), "ip")
+            .args(args)
+            .output()
+            .expect("ip");
+        text.push_str(&String::from_utf8_lossy(&out.stdout));
+    }
+    text
+}
+
+/// `sysctl -n KEY` in node `i`.
+fn sysctl(lab: &Lab, node: usize, key: &str) -> String {
+    let out = lab
+        .command(lab.node(node), "sysctl")
+        .args(["-n", key])
+        .output()
+        .expect("sysctl");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// The frames of a capture as (source MAC, what) where what is
+/// `vrrp VRID`, `garp ADDR` or `rs` (an IPv6 router solicitation).
+fn frames(pcap: &Path) -> Vec<(String, String)> {
+    let file = std::fs::File::open(pcap).expect("open pcap");
+    let mut reader = pcap_file::pcap::PcapReader::new(file).expect("pcap");
+    let mut out = Vec::new();
+    while let Some(packet) = reader.next_packet() {
+        let d = packet.expect("packet").data;
+        let Some(src) = d.get(6..12) else { continue };
+        let mac = src
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<Vec<_>>()
+            .join(":");
+        let what = match (d.get(12..14), d.get(23), d.get(20), d.get(54)) {
+            (Some([0x08, 0x00]), Some(112), ..) => d.get(35).map(|v| format!("vrrp {v}")),
+            (Some([0x86, 0xdd]), _, Some(112), _) => d.get(55).map(|v| format!("vrrp {v}")),
+            (Some([0x86, 0xdd]), _, Some(58), Some(133)) => Some("rs".to_string()),
+            (Some([0x08, 0x06]), ..) => d
+                .get(28..32)
+                .map(|a| format!("garp {}", std::net::Ipv4Addr::new(a[0], a[1], a[2], a[3]))),
+            _ => None,
+        };
+        if let Some(what) = what {
+            out.push((mac, what));
+        }
+    }
+    out
+}
+
+/// The source MACs of the frames that are `what`.
+fn sources(frames: &[(String, String)], what: &str) -> std::collections::BTreeSet<String> {
+    frames
+        .iter()
+        .filter(|f| f.1 == what)
+        .map(|f| f.0.clone())
+        .collect()
+}
+
+#[test]
+fn use_vmac_puts_the_vip_on_a_private_macvlan_with_the_virtual_mac_and_removes_it_at_exit() {
+    let Some(lab) = lab(2) else { return };
+    let dir = open_dir();
+    // A non-zero all.rp_filter would override the VMAC's 0: vigil moves it
+    // onto the interfaces for the run, as keepalived does.
+    lab.sysctl(lab.node(1), &["net.ipv4.conf.all.rp_filter=1"])
+        .expect("sysctl");
+    let capture = Capture::start(&lab, dir.path()).expect("tcpdump on the bridge");
+    let mut a = Vigil::start(&lab, 1, dir.path(), &conf(150, "", "use_vmac"), &[]);
+    let b = Vigil::start(&lab, 2, dir.path(), &conf(100, "", "use_vmac"), &[]);
+    let vmac = |node| link_and_addresses(&lab, node, "vrrp.51");
+    assert!(
+        within(Duration::from_secs(6), || vmac(1)
+            .contains("inet 10.77.0.100/24"))
+        .is_some(),
+        "no VIP on vrrp.51:\n{}\n{}",
+        vmac(1),
+        a.log()
+    );
+    let text = vmac(1);
+    for want in [
+        "vrrp.51@eth0",
+        "link/ether 00:00:5e:00:01:33",
+        "macvlan mode private",
+        "addrgenmode none",
+        "state UP",
+    ] {
+        assert!(text.contains(want), "{want} missing:\n{text}");
+    }
+    assert!(!holds(&lab, 1, VIP4), "the VIP is on eth0 too");
+    // The Backup has its VMAC, without the address.
+    assert!(
+        vmac(2).contains("link/ether 00:00:5e:00:01:33"),
+        "{}",
+        b.log()
+    );
+    assert!(!vmac(2).contains("10.77.0.100"), "{}", vmac(2));
+    let settings = |node| {
+        [
+            "net.ipv4.conf.vrrp/51.arp_ignore",
+            "net.ipv4.conf.vrrp/51.accept_local",
+            "net.ipv4.conf.vrrp/51.rp_filter",
+            "net.ipv4.conf.eth0.arp_ignore",
+            "net.ipv4.conf.eth0.arp_filter",
+            "net.ipv4.conf.eth0.rp_filter",
+            "net.ipv4.conf.all.rp_filter",
+        ]
+        .map(|k| sysctl(&lab, node, k))
+    };
+    assert_eq!(settings(1), ["1", "1", "0", "1", "1", "1", "0"]);
+    a.signal(libc::SIGTERM);
+    assert!(a.wait_exit(Duration::from_secs(5)).is_some(), "{}", a.log());
+    assert!(vmac(1).is_empty(), "vrrp.51 left:\n{}", vmac(1));
+    let base = ["arp_ignore", "arp_filter", "rp_filter"]
+        .map(|k| sysctl(&lab, 1, &format!("net.ipv4.conf.eth0.{k}")));
+    assert_eq!(base, ["0", "0", "0"], "eth0 not put back");
+    assert_eq!(sysctl(&lab, 1, "net.ipv4.conf.all.rp_filter"), "1");
+    assert!(
+        within(Duration::from_secs(3), || vmac(2).contains("10.77.0.100")).is_some(),
+        "node 2 did not take over on its VMAC:\n{}",
+        b.log()
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let seen = frames(&capture.stop());
+    let virtual_mac = std::collections::BTreeSet::from(["00:00:5e:00:01:33".to_string()]);
+    assert_eq!(sources(&seen, "vrrp 51"), virtual_mac, "adverts: {seen:?}");
+    assert_eq!(sources(&seen, "garp 10.77.0.100"), virtual_mac, "{seen:?}");
+}
+
+/// An IPv6 instance on a VMAC it names, and an IPv4 one whose adverts
+/// leave from eth0 (`vmac_xmit_base`).
+fn v6_and_xmit_base(with_v4: bool) -> String {
+    let v4 = "vrrp_instance VI_2 {
+    interface eth0
+    virtual_router_id 52
+    priority 150
+    advert_int 1
+    use_vmac
+    vmac_xmit_base
+    virtual_ipaddress {
+        10.77.0.102/24
+    }
+}";
+    format!(
+        "vrrp_instance VI_6 {{
+    interface eth0
+    virtual_router_id 61
+    priority 150
+    advert_int 1
+    use_vmac vmx61
+    virtual_ipaddress {{
+        fd77::161/64
+    }}
+}}
+{}
+",
+        if with_v4 { v4 } else { "" }
+    )
+}
+
+#[test]
+fn an_ipv6_vmac_sends_from_the_link_local_and_xmit_base_from_eth0_and_a_reload_removes_one() {
+    let Some(lab) = lab(1) else { return };
+    let dir = open_dir();
+    let capture = Capture::start(&lab, dir.path()).expect("tcpdump on the bridge");
+    let a = Vigil::start(&lab, 1, dir.path(), &v6_and_xmit_base(true), &[]);
+    let vmx61 = || link_and_addresses(&lab, 1, "vmx61");
+    let vrrp52 = || link_and_addresses(&lab, 1, "vrrp.52");
+    assert!(
+        within(Duration::from_secs(6), || vmx61().contains("fd77::161/64")
+            && vrrp52().contains("10.77.0.102/24"))
+        .is_some(),
+        "{}\n{}\n{}",
+        vmx61(),
+        vrrp52(),
+        a.log()
+    );
+    let eth0 = link_and_addresses(&lab, 1, "eth0");
+    let link_local = eth0
+        .lines()
+        .find(|l| l.contains("scope link"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .expect("eth0's link-local")
+        .to_string();
+    let text = vmx61();
+    assert!(text.contains("link/ether 00:00:5e:00:02:3d"), "{text}");
+    assert!(text.contains("macvlan mode private"), "{text}");
+    // eth0's link-local, deprecated so that nothing else sends from it.
+    assert!(
+        text.lines()
+            .any(|l| l.contains(&link_local) && l.contains("deprecated")),
+        "{link_local} not on vmx61:\n{text}"
+    );
+    assert!(
+        vrrp52().contains("link/ether 00:00:5e:00:01:34"),
+        "{}",
+        vrrp52()
+    );
+    std::fs::write(&a.conf, v6_and_xmit_base(false)).expect("write");
+    a.signal(libc::SIGHUP);
+    assert!(
+        within(Duration::from_secs(3), || vrrp52().is_empty()).is_some(),
+        "vrrp.52 left after the reload:\n{}\n{}",
+        vrrp52(),
+        a.log()
+    );
+    assert!(a.log().contains("(VI_2) sent 0 priority"), "{}", a.log());
+    assert!(vmx61().contains("fd77::161/64"), "{}", vmx61());
+    std::thread::sleep(Duration::from_millis(1200));
+    let seen = frames(&capture.stop());
+    let eth0_mac = eth0
+        .split_whitespace()
+        .skip_while(|w| *w != "link/ether")
+        .nth(1)
+        .expect("eth0's MAC")
+        .to_string();
+    let one = |mac: &str| std::collections::BTreeSet::from([mac.to_string()]);
+    assert_eq!(
+        sources(&seen, "vrrp 61"),
+        one("00:00:5e:00:02:3d"),
+        "{seen:?}"
+    );
+    assert_eq!(sources(&seen, "vrrp 52"), one(&eth0_mac), "{seen:?}");
+    assert_eq!(
+        sources(&seen, "garp 10.77.0.102"),
+        one("00:00:5e:00:01:34"),
+        "{seen:?}"
+    );
+    assert!(
+        !sources(&seen, "rs").contains("00:00:5e:00:02:3d"),
+        "a router solicitation from the virtual MAC: {seen:?}"
+    );
+}
+
+#[test]
+fn a_vmac_left_by_a_sigkilled_run_is_adopted_and_its_stale_vip_removed() {
+    let Some(lab) = lab(1) else { return };
+    let dir = open_dir();
+    let vmac = || link_and_addresses(&lab, 1, "vrrp.51");
+    let mut a = Vigil::start(&lab, 1, dir.path(), &conf(150, "", "use_vmac"), &[]);
+    assert!(
+        within(Duration::from_secs(6), || vmac().contains("10.77.0.100/24")).is_some(),
+        "{}",
+        a.log()
+    );
+    let index = |text: &str| text.split(':').next().unwrap_or_default().to_string();
+    let before = index(&vmac());
+    a.signal(libc::SIGKILL);
+    let _ = a.wait_exit(Duration::from_secs(1));
+    let b = Vigil::start(&lab, 1, dir.path(), &conf(150, "", "use_vmac"), &[]);
+    assert!(
+        within(Duration::from_secs(2), || b
+            .log()
+            .contains("Entering BACKUP STATE"))
+        .is_some(),
+        "{}",
+        b.log()
+    );
+    assert!(
+        b.log()
+            .contains("removing VIP 10.77.0.100/24 left on the interface by an earlier run"),
+        "{}",
+        b.log()
+    );
+    assert!(
+        !vmac().contains("10.77.0.100"),
+        "a Backup holds the VIP:\n{}",
+        vmac()
+    );
+    assert_eq!(
+        index(&vmac()),
+        before,
+        "the VMAC was made anew:\n{}",
+        b.log()
+    );
+    assert!(
+        within(Duration::from_secs(5), || vmac().contains("10.77.0.100/24")).is_some(),
+        "{}",
+        b.log()
+    );
 }

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use proptest::prelude::*;
-use vigil_core::config::model::addr::{IpAddress, IpPrefix, Route, Rule};
+use vigil_core::config::model::addr::{IpAddress, IpPrefix, Nexthop, Route, Rule};
 use vigil_core::config::model::check::{
     Checker, CheckerKind, Connection, DnsCheck, HttpCheck, MiscCheck, Url,
 };
@@ -429,6 +429,8 @@ fn instance(i: usize, d: InstanceDraft, scripts: usize) -> VrrpInstance {
             interface: Some(format!("vrrp.{i}")),
             mac: None,
         });
+        // keepalived sends unicast adverts from the base interface.
+        v.vmac_xmit_base = v.is_unicast();
     }
     (v.notify_master, v.notify) = d.notify;
     v.debug = d.debug;
@@ -454,6 +456,23 @@ fn instance(i: usize, d: InstanceDraft, scripts: usize) -> VrrpInstance {
             options: Vec::new(),
             nexthop: Vec::new(),
         }];
+        let hop = |host, weight| Nexthop {
+            via: Some(addr(1, host)),
+            dev: Some("eth1".into()),
+            weight,
+            onlink: weight.is_none(),
+        };
+        v.virtual_routes.push(Route {
+            dest: IpPrefix {
+                addr: addr(21, 0),
+                ..dest
+            },
+            via: None,
+            dev: None,
+            no_track: true,
+            nexthop: vec![hop(2, Some(1)), hop(3, None)],
+            ..v.virtual_routes[0].clone()
+        });
         v.virtual_rules = vec![Rule {
             from: Some(dest),
             to: None,

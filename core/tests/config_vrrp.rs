@@ -543,10 +543,82 @@ fn or_routes_become_nexthops() {
     );
     let r = &p.model.instances[0].virtual_routes[0];
     assert_eq!(r.via, None);
+    let vias: Vec<_> = r
+        .nexthop
+        .iter()
+        .map(|h| h.via.map(|a| a.to_string()))
+        .collect();
     assert_eq!(
-        r.nexthop,
-        vec!["via", "10.0.0.252", "nexthop", "via", "10.0.0.253"]
+        vias,
+        vec![Some("10.0.0.252".into()), Some("10.0.0.253".into())]
     );
+}
+
+#[test]
+fn nexthops_are_read_hop_by_hop() {
+    let p = parse_str(&inst(
+        " virtual_routes {\n  192.168.50.0/24 no_track nexthop via 10.0.0.2 dev eth0 weight 1 nexthop via inet 10.0.0.3 dev eth1 weight 256 onlink\n }\n",
+    ));
+    let r = &p.model.instances[0].virtual_routes[0];
+    assert_eq!(r.nexthop.len(), 2, "{:#?}", p.diagnostics);
+    let h = &r.nexthop[1];
+    assert_eq!(h.via, Some("10.0.0.3".parse().unwrap()));
+    assert_eq!(
+        (h.dev.as_deref(), h.weight, h.onlink),
+        (Some("eth1"), Some(256), true)
+    );
+    assert_eq!(r.nexthop[0].weight, Some(1));
+}
+
+#[test]
+fn a_bad_nexthop_is_an_error_and_drops_the_route() {
+    let cases = [
+        (
+            "nexthop via 10.0.0.2 weight 0",
+            "Invalid weight 0 specified for route",
+        ),
+        (
+            "nexthop via 10.0.0.2 weight 257",
+            "Invalid weight 257 specified for route",
+        ),
+        ("nexthop via 10.0.0.x", "invalid nexthop address 10.0.0.x"),
+        (
+            "nexthop via fd00::2",
+            "Address family mismatch for next hop of route 10.9.0.0/24",
+        ),
+        (
+            "nexthop via 10.0.0.2 mtu 1400",
+            "Route has trailing nonsense after nexthops - mtu",
+        ),
+        ("nexthop weight 2", "nexthop needs a via address or a dev"),
+        (
+            "nexthop via 10.0.0.2 realms 3",
+            "nexthop realms is not supported by vigil",
+        ),
+        ("nexthop via", "No value specified for nexthop option via"),
+    ];
+    for (hops, message) in cases {
+        let p = parse_str(&inst(&format!(
+            " virtual_routes {{\n  10.9.0.0/24 {hops}\n }}\n"
+        )));
+        let errors: Vec<_> = p
+            .diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .map(|d| d.message.as_str())
+            .collect();
+        assert_eq!(errors, vec![message], "{hops}");
+        assert!(p.model.instances[0].virtual_routes.is_empty(), "{hops}");
+    }
+}
+
+#[test]
+fn a_default_route_takes_the_family_of_its_nexthops() {
+    let p = parse_str(&inst(
+        " virtual_routes {\n  default nexthop via fd00::2 dev eth0 nexthop via fd00::3 dev eth0\n }\n",
+    ));
+    let r = &p.model.instances[0].virtual_routes[0];
+    assert!(r.dest.addr.is_ipv6(), "{:#?}", p.diagnostics);
 }
 
 #[test]
@@ -569,4 +641,106 @@ fn rules_without_preference_count_down_from_16384() {
         )
     );
     assert_eq!(w.len(), 3);
+}
+
+#[test]
+fn use_vmac_macs_keepalived_refuses() {
+    for (mac, message) in [
+        (
+            "02:00:00:00:zz:01",
+            "VMAC invalid MAC address 02:00:00:00:zz:01 - ignoring",
+        ),
+        (
+            "03:00:00:00:00:01",
+            "VMAC MAC address is multicast 03:00:00:00:00:01 - ignoring",
+        ),
+        (
+            "00:00:5e:00:01:33",
+            "VMAC MAC address not allowed to be RFC5798 address 00:00:5e:00:01:33 - ignoring",
+        ),
+    ] {
+        let (sev, kind, _, _, m) = one(&inst(&format!(" use_vmac {mac}\n")));
+        assert_eq!(
+            (sev, kind, m.as_str()),
+            (Severity::Error, DiagKind::InvalidValue, message)
+        );
+    }
+    let p = parse_str(&inst(" use_vmac vmx51 02:00:00:00:01\n"));
+    assert!(p.diagnostics.is_empty(), "{:#?}", p.diagnostics);
+    let vm = p.model.instances[0].use_vmac.clone().expect("use_vmac");
+    assert_eq!(
+        (vm.interface.as_deref(), vm.mac.as_deref()),
+        (Some("vmx51"), Some("02:00:00:00:01"))
+    );
+}
+
+#[test]
+fn use_vmac_adjustments_follow_keepalived() {
+    let cases = [
+        (
+            " vmac_xmit_base\n",
+            "(VI_1) vmac_xmit_base is only valid with a vmac",
+            false,
+        ),
+        (
+            " use_vmac\n unicast_peer {\n  10.0.0.2\n }\n",
+            "(VI_1) unicast with use_vmac requires vmac_xmit_base - setting",
+            true,
+        ),
+        (
+            " use_vmac\n vmac_xmit_base\n strict_mode\n",
+            "(VI_1) xmit_base is incompatible with strict mode - resetting",
+            false,
+        ),
+    ];
+    for (body, message, xmit_base) in cases {
+        let p = parse_str(&inst(body));
+        let found: Vec<_> = p.diagnostics.iter().map(|d| d.message.as_str()).collect();
+        assert!(found.contains(&message), "{body}: {found:#?}");
+        assert_eq!(p.model.instances[0].vmac_xmit_base, xmit_base, "{body}");
+    }
+    let p = parse_str(&inst(" use_vmac 02:00:00:00:00:01\n strict_mode\n"));
+    assert!(
+        p.diagnostics
+            .iter()
+            .any(|d| d.message == "(VI_1): cannot specify MAC address with strict mode - clearing"),
+        "{:#?}",
+        p.diagnostics
+    );
+    assert_eq!(
+        p.model.instances[0]
+            .use_vmac
+            .as_ref()
+            .and_then(|v| v.mac.clone()),
+        None
+    );
+}
+
+#[test]
+fn a_vmac_name_is_one_instance_s() {
+    let two = format!(
+        "{}{}",
+        inst(" use_vmac vmx\n"),
+        inst(" use_vmac vmx\n")
+            .replace("VI_1", "VI_2")
+            .replace("eth0", "eth1")
+    );
+    let p = parse_str(&two);
+    let errors: Vec<_> = p
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .map(|d| d.message.as_str())
+        .collect();
+    assert_eq!(
+        errors,
+        vec!["(VI_2) VRRP instance VI_1 is already using vmx - ignoring name"]
+    );
+    assert_eq!(
+        p.model.instances[1]
+            .use_vmac
+            .as_ref()
+            .and_then(|v| v.interface.clone()),
+        None
+    );
 }

@@ -4,6 +4,7 @@
 #![allow(dead_code)] // each test crate uses its own subset
 
 use std::fs::File;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
@@ -193,6 +194,14 @@ pub fn spawn_in_node<T: Send + 'static>(
         assert_eq!(moved, 0, "setns");
         f()
     })
+}
+
+/// Writes a shell script `name` in `dir` with `mode`; its path.
+pub fn script(dir: &Path, name: &str, body: &str, mode: u32) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).expect("write script");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+    path.display().to_string()
 }
 
 pub fn holds(lab: &Lab, node: usize, vip: &str) -> bool {

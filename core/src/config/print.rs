@@ -244,9 +244,14 @@ pub(crate) fn route(r: &Route) -> Vec<String> {
         w.push(k.clone());
         w.extend(v.split_whitespace().map(str::to_string));
     }
-    if !r.nexthop.is_empty() {
+    for h in &r.nexthop {
         w.push("nexthop".into());
-        w.extend(r.nexthop.iter().cloned());
+        opt(&mut w, "via", &h.via);
+        opt(&mut w, "dev", &h.dev);
+        opt(&mut w, "weight", &h.weight);
+        if h.onlink {
+            w.push("onlink".into());
+        }
     }
     w
 }

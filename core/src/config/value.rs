@@ -158,6 +158,26 @@ pub fn parse_sock_ip(s: &str) -> Option<IpAddr> {
     parse_ip(cut)
 }
 
+/// A `use_vmac` MAC address as keepalived reads it: six octets of one or
+/// two hex digits between colons, or five (a trailing colon allowed), whose
+/// sixth is then the VRID. `None` when it is not one.
+pub fn parse_vmac_mac(s: &str) -> Option<Vec<u8>> {
+    let s = s
+        .strip_suffix(':')
+        .filter(|t| t.split(':').count() == 5)
+        .unwrap_or(s);
+    let octets: Vec<u8> = s
+        .split(':')
+        .map(|o| {
+            (1..=2)
+                .contains(&o.len())
+                .then(|| u8::from_str_radix(o, 16).ok())
+                .flatten()
+        })
+        .collect::<Option<_>>()?;
+    matches!(octets.len(), 5 | 6).then_some(octets)
+}
+
 /// A port as `inet_stosockaddr` reads it: 1..65535, and a string of zeros
 /// meaning "no port" (0).
 pub fn read_port(s: &str) -> Result<u16, String> {
@@ -170,6 +190,26 @@ pub fn read_port(s: &str) -> Result<u16, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn vmac_macs_have_five_or_six_octets() {
+        assert_eq!(
+            parse_vmac_mac("02:1:a:bc:0:33"),
+            Some(vec![2, 1, 0xa, 0xbc, 0, 0x33])
+        );
+        assert_eq!(parse_vmac_mac("02:00:00:00:01"), Some(vec![2, 0, 0, 0, 1]));
+        assert_eq!(parse_vmac_mac("02:00:00:00:01:"), Some(vec![2, 0, 0, 0, 1]));
+        for bad in [
+            "02:00:00:00",
+            "02:00:00:00:00:00:00",
+            "02:000:0:0:0:0",
+            "02::0:0:0:0",
+            "0g:0:0:0:0:0",
+            ":",
+        ] {
+            assert_eq!(parse_vmac_mac(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn unsigned_like_keepalived() {

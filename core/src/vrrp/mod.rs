@@ -8,6 +8,7 @@
 //! - [`group`]: sync groups, whose members change state together
 //! - [`router`]: all instances of one host, dispatching inputs and collecting outputs
 //! - [`resolve`]: from a parsed keepalived.conf and the host to instances and groups
+//! - [`vmac`]: `use_vmac`: which instances get a macvlan, its name and MAC
 
 pub mod checksum;
 pub mod event;
@@ -18,6 +19,7 @@ pub mod resolve;
 pub mod router;
 pub mod track;
 pub mod validate;
+pub mod vmac;
 
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;

@@ -2,7 +2,7 @@
 //! virtual server, the health checks of their real servers, the IPVS table
 //! they want — driven on a thread of its own, the real twin of the
 //! simulator's `sim/src/director.rs`. Probes run as tasks of this thread's
-//! runtime ([`probe::run`]), scripts without a shell ([`scripts`]), and the
+//! runtime ([`probe::run`]), scripts without a shell ([`super::scripts`]), and the
 //! table changes go through an [`IpvsBackend`]. However many checks run,
 //! none of this work is on the VRRP thread.
 
@@ -20,8 +20,8 @@ use vigil_core::vrrp::track::{Track, TrackKind};
 use super::clock::Clock;
 use super::control::{self, VirtualServerStatus};
 use super::ipvs::{self, Ipvs, IpvsError, Listing};
+use super::notify_queue;
 use super::probe;
-use super::scripts;
 use super::track::{Report, Trackers};
 use crate::error::{Error, Result};
 
@@ -304,7 +304,7 @@ impl Checkers {
                 }
                 DirectorAction::RunScript(s) => {
                     info!("Running {}", s.command);
-                    scripts::notify(&s, &[]);
+                    notify_queue::submit(&s, &[]);
                 }
             }
         }

@@ -28,7 +28,7 @@ use vigil_core::vrrp::{Router, Vip};
 
 use super::checkers::Order;
 use super::ipvs::{IpvsStats, ListedService, Listing};
-use super::scripts;
+use super::notify_queue;
 use super::vrrp::Control;
 use crate::error::{Error, Result};
 
@@ -53,8 +53,8 @@ pub struct Status {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScriptCounts {
     pub runs: u64,
-    /// Refused (script security, unknown user), not started, or exited
-    /// other than 0.
+    /// Refused (script security, unknown user), not started, dropped from
+    /// a full queue, terminated as hung, or ended other than with 0.
     pub failures: u64,
 }
 
@@ -486,7 +486,7 @@ impl Asker {
             instances: vrrp.instances,
             dropped: vrrp.dropped,
             virtual_servers,
-            notify_scripts: scripts::notify_counts(),
+            notify_scripts: notify_queue::counts(),
         }
     }
 }

@@ -1,7 +1,9 @@
-//! The host's interfaces and addresses at one moment: what resolution asks
-//! of the host, where announcements go, and which configured addresses a
-//! previous vigil or keepalived left behind.
+//! The host's interfaces and addresses, read at start and kept current by
+//! the kernel's announcements: what resolution asks of the host, where
+//! announcements go, which configured addresses a previous vigil or
+//! keepalived left behind, and which addresses are missing.
 
+use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use vigil_core::vrrp::Vip;
@@ -39,6 +41,55 @@ impl Interfaces {
             Some(l) => *l = link,
             None => self.links.push(link),
         }
+    }
+
+    pub fn links(&self) -> &[Link] {
+        &self.links
+    }
+
+    /// An interface was deleted: it goes, with its addresses.
+    pub fn remove(&mut self, index: u32) {
+        self.links.retain(|l| l.index != index);
+        self.addrs.retain(|a| a.index != index);
+    }
+
+    pub fn address_added(&mut self, a: Address) {
+        if !self.addrs.contains(&a) {
+            self.addrs.push(a);
+        }
+    }
+
+    pub fn address_removed(&mut self, a: &Address) {
+        self.addrs
+            .retain(|o| (o.index, o.addr, o.prefix_len) != (a.index, a.addr, a.prefix_len));
+    }
+
+    pub fn addresses(&self) -> &[Address] {
+        &self.addrs
+    }
+
+    /// Takes the addresses of a fresh read in place of those known.
+    pub fn set_addresses(&mut self, addrs: Vec<Address>) {
+        self.addrs = addrs;
+    }
+
+    /// The interfaces without the addresses in `ours`.
+    pub fn without(&self, ours: &BTreeSet<IpAddr>) -> Interfaces {
+        Interfaces {
+            links: self.links.clone(),
+            addrs: self
+                .addrs
+                .iter()
+                .filter(|a| !ours.contains(&a.addr))
+                .cloned()
+                .collect(),
+        }
+    }
+
+    /// Whether `vip` is on its interface, with its prefix.
+    pub fn has(&self, vip: &Vip) -> bool {
+        self.addrs_of(&vip.iface)
+            .any(|a| a.addr == vip.addr && a.prefix_len == vip.prefix_len)
     }
 
     /// The configured addresses already on their interfaces: a SIGKILLed
@@ -91,6 +142,7 @@ mod tests {
             name: name.into(),
             mac: Some([2, 0, 0, 0, 0, index as u8]),
             up: true,
+            macvlan: None,
         };
         let addr = |index, addr: &str, prefix_len, secondary| Address {
             index,
@@ -126,26 +178,52 @@ mod tests {
             name: "eth0".into(),
             mac: None,
             up: false,
+            macvlan: None,
         });
         assert_eq!(h.link("eth0").map(|l| (l.index, l.up)), Some((7, false)));
         assert_eq!(h.links.len(), 2);
     }
 
-    #[test]
-    fn stale_vips_are_found_on_their_own_interface_only() {
-        let h = host();
-        let vip = |addr: &str, iface: &str| Vip {
+    fn vip(addr: &str, prefix_len: u8, iface: &str) -> Vip {
+        Vip {
             addr: addr.parse().unwrap(),
-            prefix_len: 24,
+            prefix_len,
             iface: iface.into(),
             label: None,
             broadcast: None,
             scope: None,
+        }
+    }
+
+    #[test]
+    fn address_news_keep_the_addresses_current_and_a_removed_link_takes_its_own() {
+        let mut h = host();
+        let a = |addr: &str, secondary| Address {
+            index: 2,
+            addr: addr.parse().unwrap(),
+            prefix_len: 24,
+            secondary,
         };
+        assert!(h.has(&vip("10.0.0.100", 24, "eth0")));
+        assert!(!h.has(&vip("10.0.0.100", 32, "eth0")));
+        // The kernel's news of a deletion may differ in flags from what was read.
+        h.address_removed(&a("10.0.0.100", false));
+        assert!(!h.has(&vip("10.0.0.100", 24, "eth0")));
+        h.address_added(a("10.0.0.100", true));
+        h.address_added(a("10.0.0.100", true));
+        assert_eq!(h.addrs.len(), 5);
+        h.remove(2);
+        assert!(h.link("eth0").is_none());
+        assert!(h.addrs.iter().all(|a| a.index == 1));
+    }
+
+    #[test]
+    fn stale_vips_are_found_on_their_own_interface_only() {
+        let h = host();
         let vips = [
-            vip("10.0.0.100", "eth0"),
-            vip("10.0.0.100", "lo"),
-            vip("10.0.0.200", "eth0"),
+            vip("10.0.0.100", 24, "eth0"),
+            vip("10.0.0.100", 24, "lo"),
+            vip("10.0.0.200", 24, "eth0"),
         ];
         let stale = h.stale(&vips);
         assert_eq!(stale.len(), 1);

@@ -83,12 +83,12 @@ pub fn render(status: &Status) -> String {
     let scripts = status.notify_scripts;
     e.counter(
         "vigil_notify_script_runs_total",
-        "Notify scripts run (VRRP state changes, real servers, quorum).",
+        "Notify scripts asked for (VRRP state changes, real servers, quorum).",
         vec![(Vec::new(), scripts.runs as f64)],
     );
     e.counter(
         "vigil_notify_script_failures_total",
-        "Notify scripts refused, not started, or exiting other than 0.",
+        "Notify scripts refused, not started, dropped, terminated as hung, or exiting other than 0.",
         vec![(Vec::new(), scripts.failures as f64)],
     );
     e.0

@@ -14,12 +14,14 @@
 //! - [`netlink`]: interfaces, addresses, routes and rules (the only
 //!   rtnetlink user); [`routes`]: virtual and static routes and rules
 //! - [`host`]: the interfaces as resolution and the announcer see them
+//! - [`vmac`]: the macvlans of `use_vmac` instances; [`sysctl`]: the
+//!   interface settings they need
 //! - [`arp`]: gratuitous ARPs and unsolicited NAs over AF_PACKET
 //! - [`ipvs`]: the kernel's IPVS table over generic netlink
 //! - [`nftables`]: the firewall of instances without accept mode
 //! - [`track`]: vrrp_scripts, track_files ([`track_file`]) and tracked
-//!   processes; [`notify`]: notify scripts,
-//!   both run by [`scripts`]; [`notify_fifo`]: the notify FIFOs;
+//!   processes; [`notify`]: notify scripts, at most so many at once
+//!   ([`notify_queue`]); all run by [`scripts`]; [`notify_fifo`]: the notify FIFOs;
 //!   [`smtp_alert`]: the alert mails
 //! - [`users`]: the users and groups scripts run as
 //! - [`signals`], [`clock`]
@@ -44,15 +46,18 @@ pub mod netlink;
 pub mod nftables;
 pub mod notify;
 pub mod notify_fifo;
+pub mod notify_queue;
 pub mod probe;
 pub mod routes;
 pub mod scripts;
 pub mod signals;
 pub mod smtp_alert;
+pub mod sysctl;
 pub mod track;
 pub mod track_file;
 pub mod track_process;
 pub mod users;
+pub mod vmac;
 pub mod vrrp;
 pub mod vrrp_socket;
 

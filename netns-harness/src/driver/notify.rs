@@ -1,13 +1,14 @@
 //! keepalived's notify scripts for a state change: the state's own script
 //! (`notify_master`, `notify_backup`, `notify_fault`, `notify_stop`) without
 //! arguments, then the generic `notify` with `INSTANCE|GROUP NAME STATE
-//! PRIORITY` (priority 0 for a group), as `vrrp_notify.c` calls them.
+//! PRIORITY` (priority 0 for a group), as `vrrp_notify.c` calls them;
+//! [`notify_queue`] bounds how many run at once.
 
 use vigil_core::config::Config;
 use vigil_core::config::model::Script;
 use vigil_core::vrrp::State;
 
-use super::scripts;
+use super::notify_queue;
 
 struct Scripts<'a> {
     master: Option<&'a Script>,
@@ -39,11 +40,11 @@ fn run(s: &Scripts<'_>, kind: &str, name: &str, to: State, priority: u8) {
         _ => s.stop,
     };
     if let Some(script) = own {
-        scripts::notify(script, &[]);
+        notify_queue::submit(script, &[]);
     }
     if let Some(script) = s.generic {
         let args = [kind, name, state, &priority.to_string()].map(String::from);
-        scripts::notify(script, &args);
+        notify_queue::submit(script, &args);
     }
 }
 

@@ -11,15 +11,17 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
+use tracing::{info, warn};
 use vigil_core::config::Config;
 use vigil_core::vrrp::track::{Debounce, Track, TrackKind, TrackState};
 
-use super::{scripts, track_file, track_process};
+use super::scripts::{self, Outcome};
+use super::{track_file, track_process};
 
 /// One result of a tracked object.
 #[derive(Debug)]
 pub enum Report {
-    Script { name: String, ok: bool },
+    Script { name: String, outcome: Outcome },
     File { name: String, value: i64 },
     Process { name: String, up: bool },
 }
@@ -62,8 +64,14 @@ impl Trackers {
                 continue;
             };
             // Resolved once per config, as keepalived checks scripts at
-            // load: one refused reports a failure every interval.
-            let script = scripts::prepare(script).ok();
+            // load. One refused (missing, not executable, unsafe) reports a
+            // failure every interval, where keepalived drops it: a check
+            // that cannot run must not pass for one that succeeds.
+            let script = scripts::prepare(script)
+                .inspect_err(|why| {
+                    warn!("VRRP_Script({name}) cannot run ({why}): it counts as failed");
+                })
+                .ok();
             let kept = previous.and_then(|p| p.debounce.get(&name)).cloned();
             debounce.insert(
                 name.clone(),
@@ -82,13 +90,13 @@ impl Trackers {
                 tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
                 loop {
                     tick.tick().await;
-                    let ok = match &script {
-                        Some(s) => scripts::succeeds(s, timeout).await,
-                        None => false,
+                    let outcome = match &script {
+                        Some(s) => scripts::check(s, timeout).await,
+                        None => Outcome::NotRun("refused at load".into()),
                     };
                     let report = Report::Script {
                         name: name.clone(),
-                        ok,
+                        outcome,
                     };
                     if tx.send(report).await.is_err() {
                         return;
@@ -120,11 +128,13 @@ impl Trackers {
     }
 
     /// What a report changes, as the router's tracker command; `None` while
-    /// a script's rise/fall count has not changed its verdict.
+    /// a script's rise/fall count has not changed its verdict. A new
+    /// verdict is logged as keepalived logs it (`VRRP_Script(chk) timed_out`).
     pub fn observe(&mut self, report: Report) -> Option<(TrackKind, String, TrackState)> {
         match report {
-            Report::Script { name, ok } => {
-                let state = self.debounce.get_mut(&name)?.observe(ok)?;
+            Report::Script { name, outcome } => {
+                let state = self.debounce.get_mut(&name)?.observe(outcome.success())?;
+                info!("VRRP_Script({name}) {outcome}");
                 Some((TrackKind::Script, name, state))
             }
             Report::File { name, value } => Some((TrackKind::File, name, TrackState::Value(value))),

@@ -5,7 +5,7 @@
 //! earlier run left, start the router, then feed it packets, timeouts, link
 //! changes and commands, draining every output after each input.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -13,8 +13,7 @@ use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, error, info, warn};
 use vigil_core::config::Config;
 use vigil_core::vrrp::resolve::{self, Resolved};
-use vigil_core::vrrp::track::{TrackKind, TrackState};
-use vigil_core::vrrp::{Action, Command, Reason, Received, Router, State, Vip};
+use vigil_core::vrrp::{Action, Command, InstanceConfig, Reason, Received, Router, State, Vip};
 
 use super::arp::Announcer;
 use super::checkers::Order;
@@ -22,15 +21,18 @@ use super::clock::{Clock, Timer};
 use super::control::{self, VrrpStatus};
 use super::drop_log::DropLog;
 use super::host::Interfaces;
-use super::netlink::{Link, Netlink};
+use super::netlink::Netlink;
 use super::nftables::NoAcceptTables;
 use super::notify;
 use super::notify_fifo::NotifyFifos;
-use super::routes::{self, VirtualRoutes};
+use super::routes::{Statics, VirtualRoutes};
 use super::smtp_alert::SmtpAlerts;
 use super::track::{Report, Trackers};
+use super::vmac::Vmacs;
 use super::vrrp_socket::{Family, VrrpSocket};
 use crate::error::{Error, Result};
+
+mod host_changes;
 
 /// What the main thread asks of the VRRP thread.
 #[derive(Debug)]
@@ -66,6 +68,11 @@ struct Vrrp {
     fifos: NotifyFifos,
     mail: SmtpAlerts,
     routes: VirtualRoutes,
+    statics: Statics,
+    vmacs: Vmacs,
+    /// A reload ran: once its last adverts and removals are out, sockets
+    /// and VMACs nothing uses any more go.
+    tidy: bool,
     /// False with `--dont-release-vrrp`: addresses stay when the daemon stops.
     release_on_stop: bool,
     stopping: bool,
@@ -82,12 +89,11 @@ pub async fn serve(
     checkers: Option<mpsc::UnboundedSender<Order>>,
 ) -> Result<()> {
     let clock = Clock::start();
-    let (netlink, mut links) = Netlink::connect()?;
+    let (netlink, mut events) = Netlink::connect()?;
     let host = Interfaces::read(&netlink).await?;
-    let resolved = resolve::resolve(&config, &host);
     let (reports, mut tracked) = mpsc::channel(REPORT_QUEUE);
     let fifos = NotifyFifos::open(&config);
-    routes::install_static(&netlink, &host, &config).await;
+    let statics = Statics::install(&netlink, &host, &config).await;
     let mail = SmtpAlerts::new(&config);
     let mut vrrp = Vrrp {
         config,
@@ -106,21 +112,40 @@ pub async fn serve(
         mail,
         routes: VirtualRoutes::default(),
         drops: DropLog::default(),
+        statics,
+        vmacs: Vmacs::default(),
+        tidy: false,
         release_on_stop,
         stopping: false,
         checkers,
     };
+    let (resolved, vmacs) = vrrp.resolve().await;
     vrrp.remove_stale(&resolved).await;
-    vrrp.apply(resolved)?;
+    if let Err(e) = vrrp.apply(resolved) {
+        // What the start made goes, as at any exit.
+        vrrp.statics.remove(&vrrp.netlink, &vrrp.host).await;
+        vrrp.vmacs.remove_all(&vrrp.netlink).await;
+        return Err(e);
+    }
+    vrrp.vmacs.keep(vmacs);
     info!("Startup complete");
+    return_free_heap();
     // One kernel timer, moved only when the router's deadline moves.
     let timer = Timer::new(clock).map_err(Error::io("creating the VRRP timer"))?;
     let mut armed = None;
     loop {
         vrrp.flush().await;
+        if std::mem::take(&mut vrrp.tidy) {
+            vrrp.close_unused_sockets();
+            vrrp.vmacs.retire(&vrrp.netlink).await;
+        }
         if vrrp.stopping {
             if let Err(e) = vrrp.no_accept.remove().await {
                 error!("removing the no_accept tables: {e}");
+            }
+            vrrp.statics.remove(&vrrp.netlink, &vrrp.host).await;
+            if vrrp.release_on_stop {
+                vrrp.vmacs.remove_all(&vrrp.netlink).await;
             }
             info!("Stopped");
             return Ok(());
@@ -154,10 +179,19 @@ pub async fn serve(
                 // The main thread is gone: nobody can stop us later.
                 Some(Control::Stop) | None => vrrp.stop(),
             },
-            Some(link) = links.next() => vrrp.link_changed(link),
+            event = events.next() => vrrp.netlink_event(event).await,
             Some(report) = tracked.recv() => vrrp.tracked(report),
         }
     }
+}
+
+/// Gives the heap that startup or a reload freed (command line, config
+/// text and model, netlink dumps) back to the kernel. glibc keeps freed
+/// memory in its arenas otherwise, and a daemon that runs for months
+/// would carry its start's high-water mark as resident memory.
+fn return_free_heap() {
+    // SAFETY: malloc_trim only walks glibc's own arenas.
+    unsafe { libc::malloc_trim(0) };
 }
 
 /// The next datagram on any socket, asking them in turn from `turn`;
@@ -198,6 +232,31 @@ impl Vrrp {
         }
     }
 
+    /// The running config on this host, with the VMACs its instances use
+    /// made and their names.
+    async fn resolve(&mut self) -> (Resolved, BTreeSet<String>) {
+        let mut resolved = resolve::resolve(&self.config, &self.resolution_host());
+        let vmacs = self
+            .vmacs
+            .prepare(&self.netlink, &mut self.host, &self.config, &mut resolved)
+            .await;
+        (resolved, vmacs)
+    }
+
+    /// The host as the config is resolved on: without the static
+    /// addresses, which are no instance's to send from (keepalived ignores
+    /// its own addresses too). One put back on a re-created interface comes
+    /// before the interface's own address.
+    fn resolution_host(&self) -> Interfaces {
+        let statics: BTreeSet<IpAddr> = self
+            .config
+            .static_ipaddress
+            .iter()
+            .map(|a| a.addr)
+            .collect();
+        self.host.without(&statics)
+    }
+
     /// Runs `resolved`: at start on the empty router, on SIGHUP on the
     /// running one, whose instances that stay keep their state. On an error
     /// the router is left as it was.
@@ -205,7 +264,7 @@ impl Vrrp {
         for note in &resolved.notes {
             warn!("{note}");
         }
-        self.open_sockets(&resolved)?;
+        self.open_sockets(&resolved.instances)?;
         let now = self.clock.now();
         self.router
             .reload(resolved.instances, resolved.groups, now)?;
@@ -214,20 +273,25 @@ impl Vrrp {
         Ok(())
     }
 
-    /// One socket per interface and family, shared by the instances there.
-    fn open_sockets(&mut self, resolved: &Resolved) -> Result<()> {
-        for inst in &resolved.instances {
+    /// One socket per interface and family, shared by the instances there;
+    /// a socket on an interface since re-created (a VMAC, or an interface
+    /// deleted and made again) is opened anew, and joins its groups anew.
+    fn open_sockets(&mut self, instances: &[InstanceConfig]) -> Result<()> {
+        for inst in instances {
             let family = Family::of(inst.src);
             let key = (inst.iface.clone(), family);
-            if self.sockets.contains_key(&key) {
-                continue;
-            }
             let Some(link) = self.host.link(&inst.iface) else {
                 warn!("({}) interface {} not found", inst.name, inst.iface);
                 continue;
             };
-            let groups: Vec<IpAddr> = resolved
-                .instances
+            if self
+                .sockets
+                .get(&key)
+                .is_some_and(|s| s.index() == link.index)
+            {
+                continue;
+            }
+            let groups: Vec<IpAddr> = instances
                 .iter()
                 .filter(|i| i.iface == inst.iface)
                 .filter_map(|i| i.mcast_group)
@@ -237,6 +301,17 @@ impl Vrrp {
             self.sockets.insert(key, sock);
         }
         Ok(())
+    }
+
+    /// Closes the sockets no instance sends or receives on any more.
+    fn close_unused_sockets(&mut self) {
+        let used: BTreeSet<(String, Family)> = self
+            .router
+            .instances()
+            .iter()
+            .map(|i| (i.config().iface.clone(), Family::of(i.config().src)))
+            .collect();
+        self.sockets.retain(|key, _| used.contains(key));
     }
 
     async fn received(&mut self, rx: std::io::Result<Received>) {
@@ -256,48 +331,6 @@ impl Vrrp {
                 tokio::time::sleep(Duration::from_millis(10)).await;
             }
         }
-    }
-
-    /// Tells the router about tracked interfaces that are down now (it
-    /// assumes up until told).
-    fn report_links_down(&mut self) {
-        let tracked: Vec<String> = self
-            .router
-            .instances()
-            .iter()
-            .flat_map(|i| i.config().tracks.iter())
-            .filter(|t| t.kind == TrackKind::Interface)
-            .map(|t| t.name.clone())
-            .collect();
-        for name in tracked {
-            if !self.host.link(&name).is_some_and(|l| l.up) {
-                self.track_link(name, false);
-            }
-        }
-    }
-
-    fn track_link(&mut self, name: String, up: bool) {
-        let state = if up { TrackState::Up } else { TrackState::Down };
-        let cmd = Command::Track {
-            kind: TrackKind::Interface,
-            name,
-            state,
-        };
-        self.router.handle_command(self.clock.now(), &cmd);
-    }
-
-    fn link_changed(&mut self, link: Link) {
-        let was_up = self.host.link(&link.name).map(|l| l.up);
-        self.host.update(link.clone());
-        if was_up == Some(link.up) {
-            return;
-        }
-        info!(
-            "Netlink reports {} {}",
-            link.name,
-            if link.up { "up" } else { "down" }
-        );
-        self.track_link(link.name, link.up);
     }
 
     /// (Re)starts the scripts and files the router's instances track.
@@ -331,11 +364,22 @@ impl Vrrp {
             Ok(host) => self.host = host,
             Err(e) => warn!("reload: reading interfaces: {e}; using what was known"),
         }
-        let resolved = resolve::resolve(&config, &self.host);
         // The trackers apply() starts look their scripts up in the new config.
         let old = std::mem::replace(&mut self.config, config);
+        let (resolved, vmacs) = self.resolve().await;
         match self.apply(resolved) {
-            Ok(()) => info!("Reload finished"),
+            Ok(()) => {
+                self.vmacs.keep(vmacs);
+                self.tidy = true;
+                self.statics
+                    .reload(&self.netlink, &self.host, &self.config)
+                    .await;
+                self.routes
+                    .reload(&self.netlink, &self.host, &self.config)
+                    .await;
+                info!("Reload finished");
+                return_free_heap();
+            }
             Err(e) => {
                 self.config = old;
                 error!("reload refused, old config kept: {e}");
@@ -443,7 +487,15 @@ impl Vrrp {
             return;
         };
         match self.netlink.add(index, vip).await {
-            Ok(()) => self.vip_moved(vip.addr, true),
+            Ok(added) => {
+                if !added {
+                    info!(
+                        "({instance}) {}/{} was already on {}",
+                        vip.addr, vip.prefix_len, vip.iface
+                    );
+                }
+                self.vip_moved(vip.addr, true);
+            }
             Err(e) => error!("({instance}) cannot add {} on {}: {e}", vip.addr, vip.iface),
         }
     }

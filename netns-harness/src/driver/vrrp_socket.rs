@@ -134,6 +134,11 @@ impl VrrpSocket {
         })
     }
 
+    /// The index of the interface the socket is bound to.
+    pub fn index(&self) -> u32 {
+        self.index
+    }
+
     /// The next VRRP datagram that reached the interface. Cancel-safe: a
     /// datagram is read only when the future completes with it.
     pub async fn recv(&self) -> io::Result<Received> {

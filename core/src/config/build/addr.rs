@@ -9,7 +9,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use super::Cx;
 use crate::config::diag::DiagKind;
 use crate::config::keywords::Ctx;
-use crate::config::model::addr::{IpAddress, IpPrefix, Route, Rule};
+use crate::config::model::addr::{IpAddress, IpPrefix, Nexthop, Route, Rule};
 use crate::config::parser::Node;
 use crate::config::suggest;
 use crate::config::text::Word;
@@ -486,7 +486,16 @@ pub(crate) fn route_line(cx: &mut Cx, l: &Node, is_static: bool) -> Option<Route
                 continue;
             }
             "nexthop" => {
-                r.nexthop = words[i + 1..].iter().map(|w| w.text.clone()).collect();
+                if !r.nexthop.is_empty() {
+                    cx.error(
+                        DiagKind::Conflict,
+                        w.pos,
+                        o,
+                        "Cannot specify nexthops with \"or\" route",
+                    );
+                    return None;
+                }
+                r.nexthop = nexthops(cx, &words[i..])?;
                 break;
             }
             "or" => {
@@ -512,10 +521,15 @@ pub(crate) fn route_line(cx: &mut Cx, l: &Node, is_static: bool) -> Option<Route
                 } else {
                     // As keepalived does: the via becomes the first nexthop.
                     if let Some(via) = r.via.take() {
-                        r.nexthop
-                            .extend(["via".to_string(), via.to_string(), "nexthop".into()]);
+                        r.nexthop.push(Nexthop {
+                            via: Some(via),
+                            ..Nexthop::default()
+                        });
                     }
-                    r.nexthop.extend(["via".to_string(), v.text.clone()]);
+                    r.nexthop.push(Nexthop {
+                        via: value::parse_ip(&v.text),
+                        ..Nexthop::default()
+                    });
                 }
             }
             "src" | "via" | "gw" => {
@@ -665,24 +679,34 @@ pub(crate) fn route_line(cx: &mut Cx, l: &Node, is_static: bool) -> Option<Route
         );
         return None;
     };
-    // `default` takes the family of the gateway or source.
+    let hops = || r.nexthop.iter().filter_map(|h| h.via);
+    // `default` takes the family of the gateway, source or first nexthop.
     if r.dest.len == 0
         && r.dest.addr.is_unspecified()
-        && r.via.or(r.src).is_some_and(|a| a.is_ipv6())
+        && r.via
+            .or(r.src)
+            .or(hops().next())
+            .is_some_and(|a| a.is_ipv6())
     {
         r.dest.addr = IpAddr::V6(Ipv6Addr::UNSPECIFIED);
     }
-    let fam = |a: &IpAddr| a.is_ipv4();
-    let mixed = [r.via, r.src]
-        .iter()
-        .flatten()
-        .any(|a| fam(a) != fam(&r.dest.addr) && !(r.dest.len == 0 && r.dest.addr.is_unspecified()));
-    if mixed {
+    let other_family = |a: &IpAddr| a.is_ipv4() != r.dest.addr.is_ipv4();
+    let any_family = r.dest.len == 0 && r.dest.addr.is_unspecified();
+    if !any_family && [r.via, r.src].iter().flatten().any(other_family) {
         cx.error(
             DiagKind::InvalidAddress,
             d.pos,
             d.text.clone(),
             format!("Cannot mix IPv4 and IPv6 addresses for route ({})", d.text),
+        );
+        return None;
+    }
+    if hops().any(|a| other_family(&a)) {
+        cx.error(
+            DiagKind::InvalidAddress,
+            d.pos,
+            d.text.clone(),
+            format!("Address family mismatch for next hop of route {}", d.text),
         );
         return None;
     }
@@ -702,6 +726,114 @@ pub(crate) fn route_line(cx: &mut Cx, l: &Node, is_static: bool) -> Option<Route
         r.no_track = true;
     }
     Some(r)
+}
+
+/// `nexthop via ADDR dev IF weight N onlink nexthop ...` (`parse_nexthops`),
+/// from the first `nexthop` to the end of the line. keepalived drops a bad
+/// hop and installs the rest; vigil refuses the route, since with a hop
+/// fewer it is another route.
+fn nexthops(cx: &mut Cx, words: &[Word]) -> Option<Vec<Nexthop>> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while words.get(i).is_some_and(|w| w.text == "nexthop") {
+        let start = &words[i];
+        i += 1;
+        let mut h = Nexthop::default();
+        while let Some(w) = words.get(i) {
+            let value = |cx: &mut Cx, at: usize| {
+                let v = words.get(at);
+                if v.is_none() {
+                    cx.error(
+                        DiagKind::MissingParameter,
+                        w.pos,
+                        w.text.clone(),
+                        format!("No value specified for nexthop option {}", w.text),
+                    );
+                }
+                v
+            };
+            match w.text.as_str() {
+                "via" => {
+                    let mut at = i + 1;
+                    if words
+                        .get(at)
+                        .is_some_and(|v| v.text == "inet" || v.text == "inet6")
+                    {
+                        at += 1;
+                    }
+                    let v = value(cx, at)?;
+                    let Some(a) = value::parse_ip(&v.text) else {
+                        cx.bad_address(v, "invalid nexthop address {}");
+                        return None;
+                    };
+                    h.via = Some(a);
+                    i = at + 1;
+                }
+                "dev" => {
+                    let v = value(cx, i + 1)?;
+                    cx.interface(v, |i| {
+                        format!("WARNING - interface {i} for VROUTE nexthop doesn't exist")
+                    });
+                    h.dev = Some(v.text.clone());
+                    i += 2;
+                }
+                "weight" => {
+                    let v = value(cx, i + 1)?;
+                    match value::read_unsigned(&v.text, 1, 256) {
+                        Ok(n) => h.weight = Some(n as u16),
+                        Err(e) => {
+                            cx.error(
+                                DiagKind::InvalidNumber,
+                                v.pos,
+                                v.text.clone(),
+                                format!("Invalid weight {} specified for route", v.text),
+                            )
+                            .hint = Some(format!("{e}; a weight is 1 to 256"));
+                            return None;
+                        }
+                    }
+                    i += 2;
+                }
+                "onlink" => {
+                    h.onlink = true;
+                    i += 1;
+                }
+                "realms" | "encap" | "as" => {
+                    cx.error(
+                        DiagKind::Unsupported,
+                        w.pos,
+                        w.text.clone(),
+                        format!("nexthop {} is not supported by vigil", w.text),
+                    )
+                    .hint = Some("write the route without it".into());
+                    return None;
+                }
+                _ => break,
+            }
+        }
+        if h.via.is_none() && h.dev.is_none() {
+            cx.error(
+                DiagKind::MissingParameter,
+                start.pos,
+                "nexthop",
+                "nexthop needs a via address or a dev",
+            )
+            .hint = Some("write `nexthop via ADDR [dev IF] [weight N]`".into());
+            return None;
+        }
+        out.push(h);
+    }
+    if let Some(w) = words.get(i) {
+        cx.error(
+            DiagKind::ExtraWords,
+            w.pos,
+            w.text.clone(),
+            format!("Route has trailing nonsense after nexthops - {}", w.text),
+        )
+        .hint = Some("a nexthop takes via, dev, weight and onlink".into());
+        return None;
+    }
+    Some(out)
 }
 
 const RULE_VALUE_OPTS: &[&str] = &[

@@ -598,7 +598,20 @@ pub(crate) fn vrrp_instance(b: &mut Builder, n: &Node) {
                 let mut vm = Vmac::default();
                 for w in l.args().iter().take(2) {
                     if w.text.contains(':') {
-                        vm.mac = Some(w.text.clone());
+                        if let Some(why) = vmac_mac_fault(&w.text) {
+                            cx.error(
+                                DiagKind::InvalidValue,
+                                w.pos,
+                                w.text.clone(),
+                                format!("VMAC {why} {} - ignoring", w.text),
+                            )
+                            .hint = Some(
+                                "write six octets (02:00:00:00:00:01), or five to end in the VRID"
+                                    .into(),
+                            );
+                        } else {
+                            vm.mac = Some(w.text.clone());
+                        }
                     } else if w.text.chars().count() >= 16 || w.text.contains(['/', ':']) {
                         cx.error(DiagKind::InvalidValue, w.pos, w.text.clone(), format!("VMAC interface name '{}' too long or invalid characters - ignoring", w.text));
                     } else {
@@ -736,7 +749,37 @@ pub(crate) fn finish(b: &mut Builder) {
         complete_instance(b.cx, &g, v, d);
     }
     vrid_conflicts(b);
+    vmac_names(b);
     sync_groups(b);
+}
+
+/// A VMAC interface name already taken by an earlier instance is dropped,
+/// as keepalived's `use_vmac` handler does: the instance gets a default name.
+fn vmac_names(b: &mut Builder) {
+    let mut seen: BTreeMap<String, String> = BTreeMap::new();
+    for v in &mut b.cfg.instances {
+        let Some(vm) = &mut v.use_vmac else { continue };
+        let Some(name) = vm.interface.clone() else {
+            continue;
+        };
+        match seen.get(&name) {
+            Some(other) => {
+                b.cx.error(
+                    DiagKind::Duplicate,
+                    v.at,
+                    name.clone(),
+                    format!(
+                        "({}) VRRP instance {other} is already using {name} - ignoring name",
+                        v.name
+                    ),
+                );
+                vm.interface = None;
+            }
+            None => {
+                seen.insert(name, v.name.clone());
+            }
+        }
+    }
 }
 
 fn complete_instance(
@@ -1109,6 +1152,7 @@ fn complete_instance(
             ),
         );
     }
+    complete_vmac(cx, v, d);
     // track_interface naming the instance's own interface.
     if let Some(ifname) = v.interface.clone() {
         let before = v.track_interface.len();
@@ -1120,6 +1164,63 @@ fn complete_instance(
                 ifname.clone(),
                 format!("({iname}) Ignoring track_interface {ifname} since own interface"),
             );
+        }
+    }
+}
+
+/// Why keepalived refuses a `use_vmac` MAC address, if it does.
+fn vmac_mac_fault(text: &str) -> Option<&'static str> {
+    let Some(mac) = value::parse_vmac_mac(text) else {
+        return Some("invalid MAC address");
+    };
+    if mac[0] & 1 != 0 {
+        Some("MAC address is multicast")
+    } else if mac[..4] == [0, 0, 0x5e, 0] && matches!(mac[4], 1 | 2) {
+        Some("MAC address not allowed to be RFC5798 address")
+    } else {
+        None
+    }
+}
+
+/// keepalived's `use_vmac` adjustments (`vrrp_end_handler`,
+/// `vrrp_complete_instance`): unicast adverts leave from the base
+/// interface, strict mode takes the RFC's MAC and sends from the VMAC.
+fn complete_vmac(cx: &mut Cx, v: &mut VrrpInstance, d: &Draft) {
+    let iname = v.name.clone();
+    let mut adjust = |v: &mut VrrpInstance, what: String| {
+        cx.warn(DiagKind::Conflict, v.at, iname.clone(), what);
+    };
+    match &mut v.use_vmac {
+        None if v.vmac_xmit_base => {
+            v.vmac_xmit_base = false;
+            adjust(
+                v,
+                format!("({iname}) vmac_xmit_base is only valid with a vmac"),
+            );
+        }
+        None => {}
+        Some(vm) => {
+            let mac = v.strict_mode && vm.mac.take().is_some();
+            if d.unicast_configured.is_some() && !v.vmac_xmit_base {
+                v.vmac_xmit_base = true;
+                adjust(
+                    v,
+                    format!("({iname}) unicast with use_vmac requires vmac_xmit_base - setting"),
+                );
+            }
+            if mac {
+                adjust(
+                    v,
+                    format!("({iname}): cannot specify MAC address with strict mode - clearing"),
+                );
+            }
+            if v.strict_mode && v.vmac_xmit_base {
+                v.vmac_xmit_base = false;
+                adjust(
+                    v,
+                    format!("({iname}) xmit_base is incompatible with strict mode - resetting"),
+                );
+            }
         }
     }
 }

@@ -80,9 +80,19 @@ pub struct Route {
     /// Other options with their value, as written (`mtu 1400`, `tos 0x10`, ...).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub options: Vec<(String, String)>,
-    /// `nexthop ...`: the rest of the line, as written.
+    /// `nexthop ...`: the hops of a multipath route (RTA_MULTIPATH).
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub nexthop: Vec<String>,
+    pub nexthop: Vec<Nexthop>,
+}
+
+/// One `nexthop via ADDR dev IF weight N onlink` of a multipath route.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Nexthop {
+    pub via: Option<IpAddr>,
+    pub dev: Option<String>,
+    /// 1..=256 as written (`ip route`'s scale; the kernel keeps weight − 1).
+    pub weight: Option<u16>,
+    pub onlink: bool,
 }
 
 /// One line of `virtual_rules` / `static_rules`.

@@ -14,7 +14,7 @@ pub mod vrrp;
 
 use serde::{Deserialize, Serialize};
 
-pub use addr::{IpAddress, IpPrefix, Route, Rule};
+pub use addr::{IpAddress, IpPrefix, Nexthop, Route, Rule};
 pub use check::{Checker, CheckerKind};
 pub use global::GlobalDefs;
 pub use lvs::{RealServer, VirtualServer, VirtualServerGroup};
