@@ -392,23 +392,14 @@ virtual_server 10.79.0.100 80 {
             assert_eq!(&name, b"t1");
         }
     });
-    // The last FINs and ACKs.
-    std::thread::sleep(Duration::from_millis(500));
-    let out = Command::new("ip")
-        .args([
-            "netns",
-            "exec",
-            &director.name,
-            "ipvsadm",
-            "-Ln",
-            "--stats",
-            "--exact",
-        ])
-        .output()
-        .expect("ipvsadm");
-    let listing = String::from_utf8_lossy(&out.stdout).into_owned();
-    let json: serde_json::Value =
-        serde_json::from_str(&daemon.status(&vigil, true)).expect("status JSON");
+    let ipvsadm = || {
+        let out = Command::new("ip")
+            .args(["netns", "exec", &director.name])
+            .args(["ipvsadm", "-Ln", "--stats", "--exact"])
+            .output()
+            .expect("ipvsadm");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
     let counts = |v: &serde_json::Value| -> Vec<u64> {
         [
             "connections",
@@ -421,9 +412,27 @@ virtual_server 10.79.0.100 80 {
         .map(|k| v[k].as_u64().unwrap_or_else(|| panic!("no {k} in {v}")))
         .collect()
     };
+    // The kernel publishes its counters every 2 s (the estimator's
+    // tick): compare once they hold the three connections and stand
+    // still on both sides of vigil's reading.
+    let until = Instant::now() + Duration::from_secs(20);
+    let (listing, json) = loop {
+        let before = ipvsadm();
+        let json: serde_json::Value =
+            serde_json::from_str(&daemon.status(&vigil, true)).expect("status JSON");
+        let after = ipvsadm();
+        let conns = ipvsadm_stats(&after, "TCP  10.79.0.100:80")[0];
+        if before == after && conns == 3 {
+            break (after, json);
+        }
+        assert!(
+            Instant::now() < until,
+            "the kernel never counted 3:\n{after}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    };
     let vs = &json["virtual_servers"][0];
     let service = ipvsadm_stats(&listing, "TCP  10.79.0.100:80");
-    assert_eq!(service[0], 3, "{listing}");
     assert_eq!(counts(&vs["ipvs_stats"]), service, "{json}\n{listing}");
     let rs = &vs["real_servers"][0]["ipvs_stats"];
     assert_eq!(
