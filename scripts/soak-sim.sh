@@ -5,7 +5,8 @@
 # larger soak can be spread over machines by giving each a different
 # SEED_BASE. Prints runs, runs per second and violations; exit 1 on any
 # violation (its shrunk reproduction is written under OUT, default
-# target/soak/).
+# target/soak/). On a terminal a progress line on stderr shows the time
+# and the runs so far.
 #
 #   scripts/soak-sim.sh [MINUTES] [JOBS]     env: SEED_BASE BATCH OUT
 set -euo pipefail
@@ -43,8 +44,29 @@ worker() {
             printf '%s seeds %s..: %s\n' "$f" "$seed" "$(head -1 <<<"$log")" >&2
         fi
         k=$(( k + 1 ))
+        echo "$runs $broken" >"$tmp/$w.progress"
     done
     echo "$runs $broken"
+}
+
+# Until the workers are done: on a terminal, a bar of the time with the runs
+# and violations so far, redrawn every 2 s on stderr; elsewhere nothing.
+progress() {
+    local width=40 total=$(( minutes * 60 > 0 ? minutes * 60 : 1 ))
+    while [ -t 2 ] && [ -n "$(jobs -pr)" ]; do
+        local runs=0 bad=0 r b f elapsed filled
+        for f in "$tmp"/*.progress; do
+            if [ -e "$f" ] && read -r r b <"$f"; then
+                runs=$(( runs + r )); bad=$(( bad + b ))
+            fi
+        done
+        elapsed=$(( $(date +%s) - start ))
+        filled=$(( elapsed * width / total > width ? width : elapsed * width / total ))
+        printf '\r[%-*s] %d/%d s: %d runs, %d with violations ' "$width" \
+            "$(printf '%*s' "$filled" '' | tr ' ' '#')" "$elapsed" "$total" "$runs" "$bad" >&2
+        sleep 2
+    done
+    if [ -t 2 ]; then printf '\r\033[K' >&2; fi
 }
 
 export -f worker
@@ -52,6 +74,7 @@ tmp=$(mktemp -d)
 for w in $(seq 0 $(( jobs - 1 ))); do
     worker "$w" >"$tmp/$w" &
 done
+progress
 wait
 total=0; violations=0
 for w in $(seq 0 $(( jobs - 1 ))); do

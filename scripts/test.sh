@@ -7,8 +7,9 @@ cd "$(dirname "$0")/.."
 # Debian packages the tests use: keepalived and tcpdump for interop captures,
 # tshark to dissect pcaps, iproute2 and nftables for the network-namespace lab,
 # ipvsadm to compare listings with, and for the IPVS VM (this kernel has no
-# IPVS): qemu-system-x86, busybox-static, cpio and kmod (netns-harness/src/vm).
-packages=(keepalived tcpdump tshark iproute2 nftables ipvsadm qemu-system-x86 busybox-static cpio kmod)
+# IPVS): qemu-system-x86, busybox-static, cpio and kmod (netns-harness/src/vm);
+# prometheus for promtool, which checks the metrics' text (tests/metrics.rs).
+packages=(keepalived tcpdump tshark iproute2 nftables ipvsadm qemu-system-x86 busybox-static cpio kmod prometheus)
 missing=()
 for p in "${packages[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -7,12 +7,14 @@
 //! keeps the running config when the new one has errors.
 
 use std::io::{self, Write};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use tracing::{error, info, warn};
 use vigil_core::config::Config;
-use vigil_netns::driver::{self, Options, control};
+use vigil_netns::driver::signals::Request;
+use vigil_netns::driver::{self, Options, control, dump};
 
 use crate::check::{self, Report, Source};
 use crate::logging::{self, LogFormat};
@@ -39,9 +41,23 @@ pub struct Args {
     /// Where `vigil status` reaches the daemon (a Unix socket, mode 0600).
     #[arg(long, value_name = "PATH", default_value = control::DEFAULT_SOCKET)]
     pub control_socket: PathBuf,
+    /// Where the DATA, STATS and JSON signals write vigil.data, vigil.stats
+    /// and vigil.json [default: $TMPDIR, else /tmp, as keepalived].
+    #[arg(long, value_name = "DIR")]
+    pub dump_dir: Option<PathBuf>,
+    /// Serve Prometheus metrics at http://ADDR/metrics (e.g. 127.0.0.1:9650).
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_listen: Option<SocketAddr>,
+    /// Like keepalived's: print the number of the signal for NAME (STOP,
+    /// RELOAD, DATA, STATS, STATS_CLEAR, JSON) and exit.
+    #[arg(long, value_name = "NAME")]
+    pub signum: Option<String>,
 }
 
 pub fn run(args: &Args) -> ExitCode {
+    if let Some(name) = &args.signum {
+        return signum(name);
+    }
     if let Err(e) = logging::init(args.log_format, args.syslog) {
         eprintln!("vigil: cannot start logging: {e}");
         return ExitCode::from(1);
@@ -72,6 +88,8 @@ pub fn run(args: &Args) -> ExitCode {
         dont_release_vrrp: args.dont_release_vrrp,
         dont_release_ipvs: args.dont_release_ipvs,
         control_socket: Some(args.control_socket.clone()),
+        dump_dir: args.dump_dir.clone().unwrap_or_else(dump::default_dir),
+        metrics_listen: args.metrics_listen,
     };
     match driver::run(config, &options, || {
         info!("Reloading configuration {}", args.source.file.display());
@@ -80,6 +98,22 @@ pub fn run(args: &Args) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             error!("{e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// `--signum NAME`: the number on stdout, exit 0; an unknown name is an
+/// error (exit 1), as keepalived has it.
+fn signum(name: &str) -> ExitCode {
+    match Request::named(name) {
+        Some(r) => {
+            println!("{}", r.signal());
+            ExitCode::SUCCESS
+        }
+        None => {
+            let names = Request::names().join(", ");
+            eprintln!("vigil run: unknown signal function {name} (one of {names})");
             ExitCode::from(1)
         }
     }

@@ -3,6 +3,7 @@
 
 use crate::timeline::Output;
 use clap::Args as ClapArgs;
+use indicatif::{ProgressBar, ProgressStyle};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use vigil_core::scenario::Scenario;
@@ -93,35 +94,48 @@ fn explore(args: &Args, scenario: &Scenario, runs: u64) -> ExitCode {
     };
     let base = args.seed.unwrap_or(scenario.sim.seed);
     let (mut explored, mut broken) = (0u64, 0u64);
+    let bar = progress(runs);
     for outcome in explore::runs(scenario, &opts) {
         let outcome = match outcome {
             Ok(o) => o,
             Err(e) => {
+                bar.finish_and_clear();
                 let seed = base.wrapping_add(explored);
                 eprintln!("vigil sim: {} (seed {seed}): {e}", args.file.display());
                 return ExitCode::from(2);
             }
         };
         explored += 1;
+        bar.inc(1);
         let Some(v) = &outcome.violation else {
             continue;
         };
         broken += 1;
-        println!(
-            "seed {} (run {}, {} faults): {} ms {}",
-            outcome.seed,
-            outcome.run,
-            outcome.faults,
-            v.millis(),
-            v.what
-        );
-        if broken == 1
-            && let Err(e) = shrink_and_write(args, &outcome.scenario, v, outcome.seed)
-        {
-            eprintln!("vigil sim: {e}");
-            return ExitCode::from(2);
+        bar.set_message(format!("{broken} with violations"));
+        bar.suspend(|| {
+            println!(
+                "seed {} (run {}, {} faults): {} ms {}",
+                outcome.seed,
+                outcome.run,
+                outcome.faults,
+                v.millis(),
+                v.what
+            );
+        });
+        if broken == 1 {
+            bar.set_message(format!("shrinking seed {}", outcome.seed));
+            match shrink_and_write(args, &outcome.scenario, v, outcome.seed) {
+                Ok(report) => bar.suspend(|| print!("{report}")),
+                Err(e) => {
+                    bar.finish_and_clear();
+                    eprintln!("vigil sim: {e}");
+                    return ExitCode::from(2);
+                }
+            }
+            bar.set_message(format!("{broken} with violations"));
         }
     }
+    bar.finish_and_clear();
     println!("explored {explored} runs: {broken} with violations");
     if broken == 0 {
         ExitCode::SUCCESS
@@ -130,13 +144,29 @@ fn explore(args: &Args, scenario: &Scenario, runs: u64) -> ExitCode {
     }
 }
 
-/// Shrinks a violating run, writes the small scenario and says where.
+/// `--explore`'s progress on stderr, drawn only when stderr is a terminal
+/// (indicatif's stderr target hides itself otherwise, so pipes and the
+/// output tests see nothing of it).
+fn progress(runs: u64) -> ProgressBar {
+    let bar = ProgressBar::new(runs);
+    let style = ProgressStyle::with_template(
+        "{wide_bar} {pos}/{len} runs, {msg} [{elapsed_precise}, {eta} left]",
+    );
+    if let Ok(style) = style {
+        bar.set_style(style);
+    }
+    bar.set_message("0 with violations");
+    bar
+}
+
+/// Shrinks a violating run and writes the small scenario; what to print
+/// about it.
 fn shrink_and_write(
     args: &Args,
     scenario: &Scenario,
     violation: &vigil_core::scenario::Event,
     seed: u64,
-) -> Result<(), String> {
+) -> Result<String, String> {
     let shrunk = explore::shrink(scenario, violation, args.plant)
         .map_err(|e| format!("{}: shrinking: {e}", args.file.display()))?;
     let text = explore::to_toml(&shrunk.scenario).map_err(|e| e.to_string())?;
@@ -145,16 +175,15 @@ fn shrink_and_write(
         .clone()
         .unwrap_or_else(|| default_out(&args.file, seed));
     std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    println!(
-        "shrunk {} steps to {} in {} runs: {} ms {}",
+    Ok(format!(
+        "shrunk {} steps to {} in {} runs: {} ms {}\nwrote {}\n",
         scenario.step.len(),
         shrunk.scenario.step.len(),
         shrunk.attempts,
         shrunk.violation.millis(),
-        shrunk.violation.what
-    );
-    println!("wrote {}", path.display());
-    Ok(())
+        shrunk.violation.what,
+        path.display()
+    ))
 }
 
 /// `dir/name.toml` -> `dir/name.explore-SEED.toml`.

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use vigil_netns::driver::control::{self, Contribution, InstanceStatus, Status};
+use vigil_netns::driver::control::{self, InstanceStatus, Status};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -46,6 +46,9 @@ fn render(s: &Status) -> String {
     for vs in &s.virtual_servers {
         let quorum = if vs.quorum_up { "up" } else { "down" };
         let _ = writeln!(out, "Virtual server {}: quorum {quorum}", vs.name);
+        if let Some(s) = vs.ipvs_stats {
+            let _ = writeln!(out, "  IPVS: {s}");
+        }
         for rs in &vs.real_servers {
             let state = if rs.alive { "alive" } else { "down" };
             let ipvs = rs
@@ -63,6 +66,9 @@ fn render(s: &Status) -> String {
                 rs.effective_weight,
                 checks.join(", ")
             );
+            if let Some(s) = rs.ipvs_stats {
+                let _ = writeln!(out, "    IPVS: {s}");
+            }
         }
     }
     out
@@ -94,16 +100,11 @@ fn instance(out: &mut String, i: &InstanceStatus) {
         let _ = writeln!(out, "  dropped: {}", counts(&i.dropped));
     }
     for t in &i.trackers {
-        let effect = match t.contribution {
-            Contribution::Priority(p) => format!("{p:+}"),
-            Contribution::Fault => "fault".into(),
-            Contribution::Pending => "pending".into(),
-        };
         let state = t.state.as_deref().unwrap_or("not reported");
         let _ = writeln!(
             out,
-            "  track {} {} (weight {}): {state}, {effect}",
-            t.kind, t.name, t.weight
+            "  track {} {} (weight {}): {state}, {}",
+            t.kind, t.name, t.weight, t.contribution
         );
     }
 }

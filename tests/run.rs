@@ -11,7 +11,10 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{Capture, Keepalived, Vigil, holds, keepalived_missing, lab, vrrp_conf_with, within};
+use common::{
+    Capture, Keepalived, Vigil, holds, keepalived_missing, lab, spawn_in_node, vrrp_conf_with,
+    within,
+};
 use vigil_netns::lab::Lab;
 
 const VIP4: &str = "10.77.0.100";
@@ -531,14 +534,8 @@ fn notify_fifo_gets_keepalived_lines_and_is_created_and_removed() {
 /// connections ended or 8 s passed.
 fn smtp_sink(lab: &Lab, node: usize, count: usize) -> std::thread::JoinHandle<Vec<Vec<String>>> {
     use std::io::{BufRead, BufReader, Write};
-    let ns = File::open(format!("/run/netns/{}", lab.node(node))).expect("open the netns");
     let (ready_tx, ready) = std::sync::mpsc::channel();
-    let sink = std::thread::spawn(move || {
-        // setns(2) moves only this thread into the namespace.
-        // SAFETY: a valid namespace fd, for the calling thread.
-        let moved =
-            unsafe { libc::setns(std::os::fd::AsRawFd::as_raw_fd(&ns), libc::CLONE_NEWNET) };
-        assert_eq!(moved, 0, "setns");
+    let sink = spawn_in_node(lab, node, move || {
         let listener = std::net::TcpListener::bind("127.0.0.1:2525").expect("bind the sink");
         listener.set_nonblocking(true).expect("nonblocking");
         ready_tx.send(()).expect("ready");

@@ -231,6 +231,31 @@ fn rfc3768_v2_backup_drops_adverts_with_another_interval() {
 }
 
 #[test]
+fn every_transition_is_counted_by_the_state_entered_and_its_cause() {
+    let mut lan = pair(150, 100);
+    lan.run_until(ms(10_000));
+    lan.command(0, Command::Shutdown);
+    lan.run_until(ms(12_000));
+    let counts = |node: usize| {
+        let router = lan.nodes[node].router.as_ref().expect("running");
+        let stats = router.instance("VI_1").expect("VI_1").stats().clone();
+        (stats.transitions, stats.became_master)
+    };
+    let (lb1, became) = counts(0);
+    assert_eq!(
+        lb1.into_iter().collect::<Vec<_>>(),
+        [
+            ((State::Backup, "startup"), 1),
+            ((State::Master, "master_down"), 1),
+            ((State::Stopped, "shutdown"), 1)
+        ]
+    );
+    assert_eq!(became, 1);
+    let (lb2, _) = counts(1);
+    assert_eq!(lb2.get(&(State::Master, "master_resigned")), Some(&1));
+}
+
+#[test]
 fn rfc5798_6_4_3_master_advertises_every_interval() {
     let mut lan = pair(150, 100);
     lan.run_until(ms(10_000));

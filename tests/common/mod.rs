@@ -178,6 +178,24 @@ impl Keepalived {
     }
 }
 
+/// Runs `f` on a thread of its own inside node `node`'s network namespace
+/// (setns(2) moves only the calling thread), for clients and servers the
+/// test itself plays there.
+pub fn spawn_in_node<T: Send + 'static>(
+    lab: &Lab,
+    node: usize,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> std::thread::JoinHandle<T> {
+    let ns = File::open(format!("/run/netns/{}", lab.node(node))).expect("open the netns");
+    std::thread::spawn(move || {
+        // SAFETY: a valid namespace fd, for the calling thread.
+        let moved =
+            unsafe { libc::setns(std::os::fd::AsRawFd::as_raw_fd(&ns), libc::CLONE_NEWNET) };
+        assert_eq!(moved, 0, "setns");
+        f()
+    })
+}
+
 /// Writes a shell script `name` in `dir` with `mode`; its path.
 pub fn script(dir: &Path, name: &str, body: &str, mode: u32) -> String {
     let path = dir.join(name);

@@ -231,6 +231,11 @@ impl VirtualService {
         &self.keys
     }
 
+    /// The scheduler (`lb_algo`).
+    pub fn algorithm(&self) -> Algorithm {
+        self.algorithm
+    }
+
     /// `ha_suspend`: checkers pause while the service address is not on
     /// this host (a Backup director).
     pub fn checkers_suspended(&self) -> bool {

@@ -59,6 +59,25 @@ pub enum Reason {
     Shutdown,
 }
 
+impl Reason {
+    /// A short stable name without the details, for per-cause counters
+    /// (`vigil_vrrp_transitions_total{cause=…}`).
+    pub fn cause(&self) -> &'static str {
+        match self {
+            Reason::Startup => "startup",
+            Reason::Owner => "owner",
+            Reason::MasterDown => "master_down",
+            Reason::MasterResigned => "master_resigned",
+            Reason::Preempt => "preempt",
+            Reason::HigherPriority { .. } => "higher_priority",
+            Reason::Fault { .. } => "fault",
+            Reason::FaultCleared => "fault_cleared",
+            Reason::SyncGroup { .. } => "sync_group",
+            Reason::Shutdown => "shutdown",
+        }
+    }
+}
+
 impl std::fmt::Display for Reason {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {

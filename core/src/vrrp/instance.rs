@@ -149,8 +149,9 @@ impl InstanceConfig {
     }
 }
 
-/// Counters an operator reads in `vigil status`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+/// Counters an operator reads in `vigil status`, the stats dump and the
+/// metrics.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Stats {
     pub adverts_sent: u64,
     pub adverts_received: u64,
@@ -158,6 +159,8 @@ pub struct Stats {
     pub priority_zero_received: u64,
     pub became_master: u64,
     pub released_master: u64,
+    /// State changes by the state entered and [`Reason::cause`].
+    pub transitions: BTreeMap<(State, &'static str), u64>,
     /// Packets dropped, by reason.
     pub dropped: BTreeMap<&'static str, u64>,
     /// Packets accepted with a complaint keepalived only logs, by reason.
@@ -784,6 +787,11 @@ impl Instance {
             return;
         }
         self.state = to;
+        *self
+            .stats
+            .transitions
+            .entry((to, reason.cause()))
+            .or_default() += 1;
         self.last_transition = Some((now, reason.clone()));
         self.actions.push_back(Action::Notify {
             instance: self.cfg.name.clone(),

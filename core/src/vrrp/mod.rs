@@ -30,7 +30,7 @@ pub use packet::{Advert, Auth, Decoded, PacketError, Version, decode_ipv4, decod
 pub use router::Router;
 
 /// An instance's state (RFC 5798 §6.4; keepalived adds Fault).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum State {
     Init,
     Backup,

@@ -19,7 +19,7 @@ use vigil_core::vrrp::track::{Track, TrackKind};
 
 use super::clock::Clock;
 use super::control::{self, VirtualServerStatus};
-use super::ipvs::{self, Ipvs, IpvsError};
+use super::ipvs::{self, Ipvs, IpvsError, Listing};
 use super::notify_queue;
 use super::probe;
 use super::track::{Report, Trackers};
@@ -32,6 +32,11 @@ pub trait IpvsBackend: Send {
     /// The table as it is now (at start: what an earlier run left).
     fn dump(&mut self) -> Result<IpvsState>;
     fn apply(&mut self, op: &IpvsOp) -> Result<()>;
+    /// The kernel's table with its traffic counters, for `vigil status`;
+    /// none without a kernel table, or when it cannot be read.
+    fn listing(&mut self) -> Option<Listing> {
+        None
+    }
 }
 
 /// An [`IpvsBackend`] that logs each change as the `ipvsadm` call making
@@ -75,6 +80,13 @@ impl IpvsBackend for KernelTable {
         self.ipvs
             .dump()
             .map_err(|e| Error::Command(format!("reading the IPVS table: {e}")))
+    }
+
+    fn listing(&mut self) -> Option<Listing> {
+        self.ipvs
+            .list()
+            .inspect_err(|e| warn!("reading the IPVS counters: {e}"))
+            .ok()
     }
 
     fn apply(&mut self, op: &IpvsOp) -> Result<()> {
@@ -194,7 +206,8 @@ pub async fn serve(
                 Some(Order::Reload(config)) => c.reload(&config),
                 Some(Order::Status(reply)) => {
                     // The asker may have given up; nothing to do then.
-                    let _ = reply.send(control::lvs_status(&c.director));
+                    let kernel = c.backend.listing();
+                    let _ = reply.send(control::lvs_status(&c.director, kernel.as_ref()));
                 }
                 // The main thread is gone: nobody can stop us later.
                 Some(Order::Stop) | None => {

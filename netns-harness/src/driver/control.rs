@@ -17,13 +17,19 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use tokio::io::AsyncWriteExt;
 use tokio::net::{UnixListener, UnixStream};
+use tokio::sync::mpsc::UnboundedSender;
+use tokio::sync::oneshot;
 use vigil_core::Instant;
 use vigil_core::lvs::Protocol;
 use vigil_core::lvs::director::Director;
-use vigil_core::lvs::ipvs::ServiceKey;
-use vigil_core::vrrp::Router;
+use vigil_core::lvs::ipvs::{Forward, ServiceKey};
 use vigil_core::vrrp::track::{Effect, TrackKind, TrackState};
+use vigil_core::vrrp::{Router, Vip};
 
+use super::checkers::Order;
+use super::ipvs::{IpvsStats, ListedService, Listing};
+use super::notify_queue;
+use super::vrrp::Control;
 use crate::error::{Error, Result};
 
 /// Where `vigil run` listens and `vigil status` connects by default.
@@ -33,13 +39,23 @@ pub const DEFAULT_SOCKET: &str = "/run/vigil/vigil.sock";
 /// out without its part.
 const THREAD_ANSWER: Duration = Duration::from_secs(2);
 
-/// Everything `vigil status` shows.
+/// Everything `vigil status` shows (and the dumps and metrics are made of).
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Status {
     pub instances: Vec<InstanceStatus>,
     /// Datagrams no instance took, by reason.
     pub dropped: BTreeMap<String, u64>,
     pub virtual_servers: Vec<VirtualServerStatus>,
+    /// Notify scripts of both threads since the daemon started.
+    pub notify_scripts: ScriptCounts,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScriptCounts {
+    pub runs: u64,
+    /// Refused (script security, unknown user), not started, dropped from
+    /// a full queue, terminated as hung, or ended other than with 0.
+    pub failures: u64,
 }
 
 /// The VRRP thread's part of [`Status`].
@@ -53,6 +69,24 @@ pub struct VrrpStatus {
 pub struct InstanceStatus {
     pub name: String,
     pub state: String,
+    pub interface: String,
+    pub vrid: u8,
+    /// 2 or 3.
+    pub version: u8,
+    /// Our primary address: the source of our adverts.
+    pub source: IpAddr,
+    /// Unicast mode when not empty.
+    pub unicast_peers: Vec<IpAddr>,
+    pub advert_interval_ms: u32,
+    /// Master_Down_Interval in force.
+    pub master_down_interval_us: u64,
+    pub preempt: bool,
+    pub preempt_delay_ms: u64,
+    pub accept: bool,
+    /// As `ip addr` takes them: `10.0.0.100/24 dev eth0 scope global`.
+    pub virtual_addresses: Vec<String>,
+    /// `virtual_ipaddress_excluded`: installed, not advertised.
+    pub excluded_addresses: Vec<String>,
     pub base_priority: u8,
     pub effective_priority: u8,
     pub trackers: Vec<TrackerStatus>,
@@ -60,6 +94,10 @@ pub struct InstanceStatus {
     pub master: Option<IpAddr>,
     pub master_priority: Option<u8>,
     pub last_transition: Option<Transition>,
+    /// Every state change so far, by the state entered and its cause.
+    pub transitions: Vec<TransitionCount>,
+    pub became_master: u64,
+    pub released_master: u64,
     pub adverts_sent: u64,
     pub adverts_received: u64,
     pub priority_zero_sent: u64,
@@ -72,6 +110,15 @@ pub struct InstanceStatus {
 pub struct Transition {
     pub seconds_ago: f64,
     pub cause: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransitionCount {
+    /// The state entered: `MASTER`, …
+    pub to: String,
+    /// A stable name: `startup`, `master_down`, `higher_priority`, …
+    pub cause: String,
+    pub count: u64,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -94,25 +141,46 @@ pub enum Contribution {
     Pending,
 }
 
+impl std::fmt::Display for Contribution {
+    /// `+10`, `fault`, `pending`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Contribution::Priority(p) => write!(f, "{p:+}"),
+            Contribution::Fault => f.write_str("fault"),
+            Contribution::Pending => f.write_str("pending"),
+        }
+    }
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct VirtualServerStatus {
     /// keepalived's name for it: `[10.0.0.100]:tcp:80`, `FWM 1`.
     pub name: String,
     /// Every IPVS service it stands for, as `ipvsadm` names them.
     pub services: Vec<String>,
+    /// `lb_algo`.
+    pub scheduler: String,
     pub quorum_up: bool,
     pub real_servers: Vec<RealServerStatus>,
+    /// The kernel's counters, summed over its services; none where the
+    /// table is not the kernel's, or has none of them.
+    pub ipvs_stats: Option<IpvsStats>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RealServerStatus {
     pub address: SocketAddr,
+    /// `lb_kind`: `NAT`, `DR` or `TUN`.
+    pub forwarding: String,
     pub alive: bool,
     /// The configured weight as the checkers moved it.
     pub effective_weight: i64,
     /// The weight in the IPVS table; none when it is not there.
     pub ipvs_weight: Option<u32>,
     pub checks: Vec<CheckStatus>,
+    /// The kernel's counters for it, summed over the virtual server's
+    /// services; none where it is not in the kernel's table.
+    pub ipvs_stats: Option<IpvsStats>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -152,9 +220,22 @@ pub fn vrrp_status(router: &Router, now: Instant) -> VrrpStatus {
                 })
                 .collect();
             let stats = i.stats();
+            let cfg = i.config();
             InstanceStatus {
                 name: i.name().into(),
                 state: i.state().to_string(),
+                interface: cfg.iface.clone(),
+                vrid: cfg.vrid,
+                version: cfg.version.number(),
+                source: cfg.src,
+                unicast_peers: cfg.unicast_peers.clone(),
+                advert_interval_ms: u32::from(cfg.interval_cs) * 10,
+                master_down_interval_us: i.master_down_interval_us(),
+                preempt: cfg.preempt,
+                preempt_delay_ms: u64::try_from(cfg.preempt_delay.as_millis()).unwrap_or(u64::MAX),
+                accept: cfg.accept,
+                virtual_addresses: cfg.vips.iter().map(vip_text).collect(),
+                excluded_addresses: cfg.excluded_vips.iter().map(vip_text).collect(),
                 base_priority: i.base_priority(),
                 effective_priority: i.effective_priority(),
                 trackers,
@@ -164,6 +245,17 @@ pub fn vrrp_status(router: &Router, now: Instant) -> VrrpStatus {
                     seconds_ago: now.saturating_since(*at).as_secs_f64(),
                     cause: reason.to_string(),
                 }),
+                transitions: stats
+                    .transitions
+                    .iter()
+                    .map(|((to, cause), count)| TransitionCount {
+                        to: to.to_string(),
+                        cause: (*cause).into(),
+                        count: *count,
+                    })
+                    .collect(),
+                became_master: stats.became_master,
+                released_master: stats.released_master,
                 adverts_sent: stats.adverts_sent,
                 adverts_received: stats.adverts_received,
                 priority_zero_sent: stats.priority_zero_sent,
@@ -176,6 +268,21 @@ pub fn vrrp_status(router: &Router, now: Instant) -> VrrpStatus {
         instances,
         dropped: by_name(router.dropped()),
     }
+}
+
+/// A virtual address as `ip addr add` takes it.
+fn vip_text(v: &Vip) -> String {
+    let mut s = format!("{}/{} dev {}", v.addr, v.prefix_len, v.iface);
+    if let Some(b) = v.broadcast {
+        s += &format!(" brd {b}");
+    }
+    if let Some(scope) = &v.scope {
+        s += &format!(" scope {scope}");
+    }
+    if let Some(l) = &v.label {
+        s += &format!(" label {l}");
+    }
+    s
 }
 
 fn track_kind(kind: TrackKind) -> &'static str {
@@ -191,12 +298,21 @@ fn by_name(counts: &BTreeMap<&'static str, u64>) -> BTreeMap<String, u64> {
     counts.iter().map(|(k, v)| ((*k).to_string(), *v)).collect()
 }
 
-/// The checker thread's answer, built on that thread.
-pub fn lvs_status(director: &Director) -> Vec<VirtualServerStatus> {
+/// The checker thread's answer, built on that thread; `kernel` is the
+/// kernel's table with its counters, where the backend is the kernel.
+pub fn lvs_status(director: &Director, kernel: Option<&Listing>) -> Vec<VirtualServerStatus> {
     let mut out: Vec<VirtualServerStatus> = director
         .services()
         .map(|vs| {
             let table = director.table();
+            let listed: Vec<&ListedService> = kernel
+                .map(|k| {
+                    k.services
+                        .iter()
+                        .filter(|s| vs.keys().contains(&s.spec.key))
+                        .collect()
+                })
+                .unwrap_or_default();
             let real_servers = vs
                 .real_servers()
                 .iter()
@@ -205,20 +321,30 @@ pub fn lvs_status(director: &Director) -> Vec<VirtualServerStatus> {
                         let entry = table.service(*k)?;
                         Some(entry.dests.iter().find(|d| d.key == rs.key)?.weight)
                     });
+                    let mut dests = listed
+                        .iter()
+                        .flat_map(|s| &s.dests)
+                        .filter(|d| d.entry.key == rs.key)
+                        .peekable();
+                    let ipvs_stats = dests.peek().is_some().then(|| sum(dests.map(|d| d.stats)));
                     RealServerStatus {
                         address: rs.key.into(),
+                        forwarding: forwarding_name(rs.forward).into(),
                         alive: rs.alive,
                         effective_weight: rs.effective_weight,
                         ipvs_weight,
                         checks: Vec::new(),
+                        ipvs_stats,
                     }
                 })
                 .collect();
             VirtualServerStatus {
                 name: vs.keys().first().map(|k| vs_name(*k)).unwrap_or_default(),
                 services: vs.keys().iter().map(ToString::to_string).collect(),
+                scheduler: vs.algorithm().name().into(),
                 quorum_up: vs.quorum_up(),
                 real_servers,
+                ipvs_stats: (!listed.is_empty()).then(|| sum(listed.iter().map(|s| s.stats))),
             }
         })
         .collect();
@@ -231,6 +357,22 @@ pub fn lvs_status(director: &Director) -> Vec<VirtualServerStatus> {
         }
     }
     out
+}
+
+fn sum(stats: impl Iterator<Item = IpvsStats>) -> IpvsStats {
+    stats.fold(IpvsStats::default(), |mut acc, s| {
+        acc += s;
+        acc
+    })
+}
+
+/// keepalived's `lb_kind` names.
+fn forwarding_name(f: Forward) -> &'static str {
+    match f {
+        Forward::Nat => "NAT",
+        Forward::Dr => "DR",
+        Forward::Tun(_) => "TUN",
+    }
 }
 
 /// keepalived's `FMT_VS`: `[10.0.0.100]:tcp:80`, `FWM 1`.
@@ -306,32 +448,52 @@ impl Drop for ControlSocket {
     }
 }
 
-/// Answers one client: waits for each thread's part (a thread that is
-/// gone or slow leaves its part empty), writes the JSON and closes.
-pub async fn answer(
-    mut client: UnixStream,
-    vrrp: tokio::sync::oneshot::Receiver<VrrpStatus>,
-    lvs: Option<tokio::sync::oneshot::Receiver<Vec<VirtualServerStatus>>>,
-) {
-    let vrrp = tokio::time::timeout(THREAD_ANSWER, vrrp)
-        .await
-        .ok()
-        .and_then(|r| r.ok())
-        .unwrap_or_default();
-    let virtual_servers = match lvs {
-        Some(rx) => tokio::time::timeout(THREAD_ANSWER, rx)
+/// Asks the VRRP and checker threads for their parts of a [`Status`].
+/// `vigil status`, the signal dumps and the metrics all read the daemon
+/// this way, from the main thread: each costs either loop one message.
+#[derive(Clone, Debug)]
+pub struct Asker {
+    pub vrrp: UnboundedSender<Control>,
+    pub lvs: Option<UnboundedSender<Order>>,
+}
+
+impl Asker {
+    /// The daemon's status now; a thread that is gone or slow leaves its
+    /// part empty.
+    pub async fn status(&self) -> Status {
+        let (tx, vrrp) = oneshot::channel();
+        // Closed: the thread is gone; its part stays empty.
+        let _ = self.vrrp.send(Control::Status(tx));
+        let lvs = self.lvs.as_ref().map(|c| {
+            let (tx, rx) = oneshot::channel();
+            let _ = c.send(Order::Status(tx));
+            rx
+        });
+        let vrrp = tokio::time::timeout(THREAD_ANSWER, vrrp)
             .await
             .ok()
             .and_then(|r| r.ok())
-            .unwrap_or_default(),
-        None => Vec::new(),
-    };
-    let status = Status {
-        instances: vrrp.instances,
-        dropped: vrrp.dropped,
-        virtual_servers,
-    };
-    let Ok(mut text) = serde_json::to_vec(&status) else {
+            .unwrap_or_default();
+        let virtual_servers = match lvs {
+            Some(rx) => tokio::time::timeout(THREAD_ANSWER, rx)
+                .await
+                .ok()
+                .and_then(|r| r.ok())
+                .unwrap_or_default(),
+            None => Vec::new(),
+        };
+        Status {
+            instances: vrrp.instances,
+            dropped: vrrp.dropped,
+            virtual_servers,
+            notify_scripts: notify_queue::counts(),
+        }
+    }
+}
+
+/// Answers one `vigil status` client: writes the JSON and closes.
+pub async fn answer(mut client: UnixStream, asker: Asker) {
+    let Ok(mut text) = serde_json::to_vec(&asker.status().await) else {
         return;
     };
     text.push(b'\n');

@@ -4,8 +4,10 @@
 //! thread runs the core's router and nothing else, so that work elsewhere
 //! (signal handling, config reloads, health checks) never delays an advert;
 //! the checker thread, when the config has virtual servers, runs the core's
-//! director; the calling thread handles signals, re-reads the config and
-//! answers `vigil status` on the control socket.
+//! director; the calling thread handles signals, re-reads the config,
+//! answers `vigil status` on the control socket, writes the state dumps
+//! the signals ask for and serves the metrics, each from a status the
+//! other threads answer with, between two of their own events.
 //!
 //! - [`vrrp`]: the router driven by the kernel
 //! - [`vrrp_socket`]: raw VRRP sockets, one per interface and family
@@ -27,14 +29,19 @@
 //!   backend; [`probe`]: the health checkers' probes (TCP, HTTP/SSL, SMTP,
 //!   DNS, PING, UDP, MISC)
 //! - [`control`]: the status socket; [`drop_log`]: dropped adverts, rate-limited
+//! - [`dump`]: the state dumps of DATA, STATS and JSON signals
+//! - [`metrics`]: the Prometheus exposition; [`http`]: its endpoint
 
 pub mod arp;
 pub mod checkers;
 pub mod clock;
 pub mod control;
 pub mod drop_log;
+pub mod dump;
 pub mod host;
+pub mod http;
 pub mod ipvs;
+pub mod metrics;
 pub mod netlink;
 pub mod nftables;
 pub mod notify;
@@ -55,17 +62,20 @@ pub mod vrrp;
 pub mod vrrp_socket;
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 use tracing::{error, info, warn};
 use vigil_core::config::Config;
 
 use crate::error::{Error, Result};
 use checkers::Order;
-use control::ControlSocket;
-use signals::{Request, Signals};
+use control::{Asker, ControlSocket};
+use dump::Dumps;
+use signals::{Dump, Request, Signals};
 use vrrp::Control;
 
 /// How the daemon runs, beyond its configuration.
@@ -79,6 +89,10 @@ pub struct Options {
     pub dont_release_ipvs: bool,
     /// Where `vigil status` finds the daemon; none: nowhere.
     pub control_socket: Option<PathBuf>,
+    /// Where the DATA, STATS and JSON signals write their dumps.
+    pub dump_dir: PathBuf,
+    /// Where Prometheus scrapes `/metrics`; none: not served.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// Runs the daemon on `config` until SIGTERM or SIGINT. On SIGHUP, `reload`
@@ -126,6 +140,21 @@ pub fn run(
         threads.push(spawn("VRRP", done_tx, move || {
             vrrp::serve(config, release, orders, vips)
         })?);
+        let asker = Asker {
+            vrrp: control.clone(),
+            lvs: checker.clone(),
+        };
+        if let Some(addr) = options.metrics_listen {
+            match tokio::net::TcpListener::bind(addr).await {
+                Ok(listener) => {
+                    info!("Serving metrics on http://{addr}/metrics");
+                    tokio::spawn(http::serve(listener, asker.clone()));
+                }
+                // As without the control socket: only the scraper is blind.
+                Err(e) => error!("metrics on {addr}: {e}; /metrics will not answer"),
+            }
+        }
+        let dumps = Arc::new(Mutex::new(Dumps::new(options.dump_dir.clone())));
         let stop = || {
             // Closed means the thread already ended; join reports why.
             let _ = control.send(Control::Stop);
@@ -168,16 +197,12 @@ pub fn run(
                             error!("reload failed: the configuration has errors; the running one is kept");
                         }
                     },
+                    Request::Dump(dump) => {
+                        tokio::spawn(write_dump(dump, asker.clone(), dumps.clone()));
+                    }
                 },
                 Ok(client) = accept(socket.as_ref()) => {
-                    let (tx, vrrp) = oneshot::channel();
-                    let _ = control.send(Control::Status(tx));
-                    let lvs = checker.as_ref().map(|c| {
-                        let (tx, rx) = oneshot::channel();
-                        let _ = c.send(Order::Status(tx));
-                        rx
-                    });
-                    tokio::spawn(control::answer(client, vrrp, lvs));
+                    tokio::spawn(control::answer(client, asker.clone()));
                 }
             }
         }
@@ -217,6 +242,19 @@ where
         })
         .map_err(Error::io(format!("starting the {name} thread")))?;
     Ok((name, thread))
+}
+
+/// Writes the dump a DATA, STATS, STATS_CLEAR or JSON signal asks for.
+/// Tasks run in the order the signals came, and so do the threads'
+/// answers, so STATS_CLEAR then STATS count from the clear.
+async fn write_dump(dump: Dump, asker: Asker, dumps: Arc<Mutex<Dumps>>) {
+    let status = asker.status().await;
+    let mut dumps = dumps.lock().unwrap_or_else(|e| e.into_inner());
+    let name = dump.name();
+    match dumps.write(dump, &status) {
+        Ok(path) => info!("{name} dump written to {}", path.display()),
+        Err(e) => error!("writing the {name} dump: {e}"),
+    }
 }
 
 /// The next `vigil status` client; never without a socket.

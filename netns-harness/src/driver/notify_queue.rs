@@ -14,8 +14,13 @@
 //! at once) therefore all run, a few at a time. The VRRP and the checker
 //! threads share the bound; a script is started, and waited for by a task,
 //! on the runtime of the thread that asked for it (or that freed its place).
+//!
+//! Every script asked for is counted, and every one that did not succeed
+//! (refused, not started, dropped, terminated, or ending other than 0), for
+//! `vigil status` and the metrics.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -23,6 +28,7 @@ use tokio::sync::oneshot;
 use tracing::warn;
 use vigil_core::config::model::Script;
 
+use super::control::ScriptCounts;
 use super::scripts::{self, Outcome, Running, Tie};
 
 /// Notify scripts that may run at once.
@@ -67,8 +73,25 @@ fn queue() -> MutexGuard<'static, Queue> {
     QUEUE.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+static ASKED: AtomicU64 = AtomicU64::new(0);
+static FAILED: AtomicU64 = AtomicU64::new(0);
+
+fn failed() {
+    FAILED.fetch_add(1, Ordering::Relaxed);
+}
+
+/// The notify scripts asked for since the daemon started, and how many
+/// of them did not succeed.
+pub fn counts() -> ScriptCounts {
+    ScriptCounts {
+        runs: ASKED.load(Ordering::Relaxed),
+        failures: FAILED.load(Ordering::Relaxed),
+    }
+}
+
 /// Runs `script` with `extra` arguments now, or once a place is free.
 pub fn submit(script: &Script, extra: &[String]) {
+    ASKED.fetch_add(1, Ordering::Relaxed);
     let job = Job {
         script: script.clone(),
         extra: extra.to_vec(),
@@ -92,6 +115,7 @@ pub fn submit(script: &Script, extra: &[String]) {
             old.script.command,
             old.extra.join(" ")
         );
+        failed();
     }
     q.waiting.push_back(job);
     q.watch();
@@ -103,12 +127,14 @@ impl Queue {
     fn start(&mut self, job: Job) {
         // prepare logs why it refuses a script.
         let Ok(prepared) = scripts::prepare(&job.script) else {
+            failed();
             return;
         };
         let mut running = match Running::start(&prepared, &job.extra, Tie::Notify) {
             Ok(r) => r,
             Err(e) => {
                 warn!("cannot run {}: {e}", job.script.command);
+                failed();
                 return;
             }
         };
@@ -137,6 +163,7 @@ impl Queue {
             };
             if !outcome.success() {
                 warn!("notify script {command} {outcome}");
+                failed();
             }
             queue().ended(id);
         });

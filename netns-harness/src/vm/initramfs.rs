@@ -3,7 +3,7 @@
 //! Its name hashes what it is built from.
 
 use super::kernel::Unpacked;
-use super::{VmError, tool};
+use super::{Progress, VmError, tool};
 use md5::{Digest, Md5};
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
@@ -71,7 +71,7 @@ fn boot_modules(k: &Unpacked) -> Result<Vec<PathBuf>, VmError> {
 }
 
 /// The initramfs for `k`, built into `cache` unless it is there.
-pub(super) fn build(cache: &Path, k: &Unpacked) -> Result<PathBuf, VmError> {
+pub(super) fn build(cache: &Path, k: &Unpacked, progress: &Progress) -> Result<PathBuf, VmError> {
     let busybox = static_busybox().map_err(|detail| VmError::Tool {
         what: "busybox".into(),
         detail,
@@ -93,6 +93,7 @@ pub(super) fn build(cache: &Path, k: &Unpacked) -> Result<PathBuf, VmError> {
     if out.exists() {
         return Ok(out);
     }
+    progress.step(format!("building the initramfs for {}", k.release));
 
     let stage = cache.join(format!("initrd.tmp-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&stage);

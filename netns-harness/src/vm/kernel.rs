@@ -3,7 +3,7 @@
 //! the real one (`linux-image-6.1.0-56-amd64`), whose name says which
 //! kernel it is, so that name is the cache key.
 
-use super::{VmError, tool};
+use super::{Progress, VmError, tool};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -22,10 +22,10 @@ pub(super) struct Unpacked {
 
 /// The kernel in `cache`: one unpacked earlier, else Debian's current one,
 /// downloaded now.
-pub(super) fn unpacked(cache: &Path) -> Result<Unpacked, VmError> {
+pub(super) fn unpacked(cache: &Path, progress: &Progress) -> Result<Unpacked, VmError> {
     let dir = match cached(cache)? {
         Some(dir) => dir,
-        None => fetch(cache)?,
+        None => fetch(cache, progress)?,
     };
     describe(&dir)
 }
@@ -99,10 +99,11 @@ fn first_dependency(depends: &str) -> Option<&str> {
 
 /// Downloads Debian's current kernel and unpacks it as
 /// `cache/<package>/`, with `depmod`'s files for its modules.
-fn fetch(cache: &Path) -> Result<PathBuf, VmError> {
+fn fetch(cache: &Path, progress: &Progress) -> Result<PathBuf, VmError> {
     let debs = cache.join("debs");
     let _ = std::fs::remove_dir_all(&debs);
     std::fs::create_dir_all(&debs).map_err(VmError::io(format!("creating {}", debs.display())))?;
+    progress.step(format!("downloading {META}"));
     let meta = download(&debs, META)?;
     let depends = tool(Command::new("dpkg-deb").arg("-f").arg(&meta).arg("Depends"))?;
     let depends = String::from_utf8_lossy(&depends.stdout);
@@ -113,11 +114,14 @@ fn fetch(cache: &Path) -> Result<PathBuf, VmError> {
             detail: format!("no linux-image package in {depends:?}"),
         })?
         .to_owned();
+    progress.step(format!("downloading {package} (once: it is cached)"));
     let deb = download(&debs, &package)?;
     let dir = cache.join(&package);
     let _ = std::fs::remove_dir_all(&dir);
+    progress.step(format!("unpacking {package}"));
     tool(Command::new("dpkg-deb").arg("-x").arg(&deb).arg(&dir))?;
     let release = describe(&dir)?.release;
+    progress.step(format!("depmod {release}"));
     tool(Command::new("depmod").arg("-b").arg(&dir).arg(&release))?;
     std::fs::write(dir.join(DONE), &package).map_err(VmError::io("marking the kernel unpacked"))?;
     let _ = std::fs::remove_dir_all(&debs);

@@ -9,16 +9,22 @@
 //! under names that say what they were built from, so a second run only
 //! boots (about 10 s).
 //!
+//! On a terminal a spinner on stderr says which step (download, unpack,
+//! initramfs, boot) is under way and for how long; elsewhere nothing.
+//!
 //! Needs qemu-system-x86, busybox-static, cpio, kmod, apt and dpkg.
 
 mod initramfs;
 mod kernel;
 mod qemu;
 
+use std::borrow::Cow;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressStyle};
 
 /// Why the VM could not run a command.
 #[derive(Debug, thiserror::Error)]
@@ -43,6 +49,35 @@ impl VmError {
     fn io(what: impl Into<String>) -> impl FnOnce(io::Error) -> VmError {
         let what = what.into();
         move |source| VmError::Io { what, source }
+    }
+}
+
+/// A step of the VM's as a spinner on stderr with its time so far: drawn
+/// only when stderr is a terminal (indicatif hides it otherwise), cleared
+/// when dropped, however the step ends.
+struct Progress(ProgressBar);
+
+impl Progress {
+    fn start(step: impl Into<Cow<'static, str>>) -> Progress {
+        let bar = ProgressBar::new_spinner();
+        if let Ok(style) = ProgressStyle::with_template("{spinner} vm: {msg} [{elapsed}]") {
+            bar.set_style(style);
+        }
+        bar.set_message(step);
+        if !bar.is_hidden() {
+            bar.enable_steady_tick(Duration::from_millis(100));
+        }
+        Progress(bar)
+    }
+
+    fn step(&self, step: impl Into<Cow<'static, str>>) {
+        self.0.set_message(step);
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        self.0.finish_and_clear();
     }
 }
 
@@ -165,8 +200,9 @@ impl Vm {
         let cache = cache
             .canonicalize()
             .map_err(VmError::io(format!("resolving {}", cache.display())))?;
-        let unpacked = kernel::unpacked(&cache)?;
-        let initrd = initramfs::build(&cache, &unpacked)?;
+        let progress = Progress::start("looking for Debian's kernel in the cache");
+        let unpacked = kernel::unpacked(&cache, &progress)?;
+        let initrd = initramfs::build(&cache, &unpacked, &progress)?;
         Ok(Vm {
             kernel: unpacked.vmlinuz,
             initrd,

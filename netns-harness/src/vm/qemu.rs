@@ -2,7 +2,7 @@
 //! machines), the host's root shared read-only and the run directory
 //! writable, the command's status read back from the run directory.
 
-use super::{GuestCommand, GuestRun, Vm, VmError};
+use super::{GuestCommand, GuestRun, Progress, Vm, VmError};
 use std::io::Read;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -112,6 +112,10 @@ pub(super) fn run(vm: &Vm, cmd: &GuestCommand) -> Result<GuestRun, VmError> {
             .map(|s| Box::new(s) as Box<dyn Read + Send>),
     );
 
+    let _progress = Progress::start(format!(
+        "booting Debian's kernel under qemu to run {}",
+        cmd.program.display()
+    ));
     let deadline = Instant::now() + cmd.timeout;
     let timed_out = loop {
         match child.try_wait().map_err(VmError::io("waiting for qemu"))? {

@@ -9,10 +9,12 @@
 //! ```
 
 use crate::require_ipvs;
-use crate::support::{Netns, Server};
+use crate::support::{Netns, Server, connect};
 use crate::vigil_run::{Daemon, table, vigil_binary, wait_table};
+use std::io::Read;
 use std::net::SocketAddr;
-use std::time::Duration;
+use std::process::Command;
+use std::time::{Duration, Instant};
 use vigil_core::lvs::Protocol;
 use vigil_core::lvs::ipvs::{DestEntry, Forward, IpvsOp, ServiceKey, ServiceSpec};
 use vigil_core::lvs::{Algorithm, SchedFlags};
@@ -206,4 +208,135 @@ fn kernel_vigil_run_programs_ipvs_as_checks_pass_and_fail() {
         "--dont-release-ipvs keeps the service:\n{log}"
     );
     drop((s1, s2));
+}
+
+/// The numbers of the `ipvsadm -Ln --stats --exact` line that starts with
+/// `start` (`TCP  VIP:PORT` or `  -> RIP:PORT`): conns, packets in and
+/// out, bytes in and out.
+fn ipvsadm_stats(listing: &str, start: &str) -> Vec<u64> {
+    let line = listing
+        .lines()
+        .find(|l| l.starts_with(start))
+        .unwrap_or_else(|| panic!("no {start:?} in:\n{listing}"));
+    line[start.len()..]
+        .split_whitespace()
+        .map(|n| n.parse().expect("a count"))
+        .collect()
+}
+
+#[test]
+fn kernel_vigil_status_shows_the_kernel_s_traffic_counters() {
+    require_ipvs!();
+    let Some(vigil) = vigil_binary() else {
+        println!("SKIPPED: no target/debug/vigil beside this test (cargo build --bin vigil)");
+        return;
+    };
+    let dir = tempfile::tempdir().expect("temporary directory");
+    // client 10.79.0.2 ── 10.79.0.1, VIP 10.79.0.100 director ── 10.79.1.1 ── 10.79.1.2:8080 t1
+    let client = Netns::new("stc");
+    let director = Netns::new("std");
+    let real = Netns::new("st1");
+    client.ip(&format!(
+        "link add c0 type veth peer name d0 netns {}",
+        director.name
+    ));
+    client.ip("addr add 10.79.0.2/24 dev c0");
+    client.ip("link set c0 up");
+    client.ip("route add default via 10.79.0.1");
+    director.ip("addr add 10.79.0.1/24 dev d0");
+    director.ip("addr add 10.79.0.100/24 dev d0");
+    director.ip("link set d0 up");
+    director.ip(&format!(
+        "link add s1 type veth peer name eth0 netns {}",
+        real.name
+    ));
+    director.ip("addr add 10.79.1.1/24 dev s1");
+    director.ip("link set s1 up");
+    real.ip("addr add 10.79.1.2/24 dev eth0");
+    real.ip("link set eth0 up");
+    real.ip("route add default via 10.79.1.1");
+    director.run(|| std::fs::write("/proc/sys/net/ipv4/ip_forward", "1").expect("ip_forward"));
+    let _server = real.run(|| Server::start(8080, "t1"));
+    let conf = "\
+virtual_server 10.79.0.100 80 {
+    delay_loop 1
+    lb_algo rr
+    lb_kind NAT
+    protocol TCP
+    real_server 10.79.1.2 8080 {
+        weight 1
+        TCP_CHECK {
+            connect_timeout 1
+        }
+    }
+}
+";
+    let daemon = Daemon::start(&vigil, &director, dir.path(), conf, &[]);
+    wait_for(
+        &director,
+        &daemon,
+        "10.79.0.100:80",
+        Some(&["10.79.1.2:8080"]),
+        "the real server in",
+    );
+    client.run(|| {
+        for _ in 0..3 {
+            let mut c = connect("10.79.0.2:0".parse().unwrap(), addr("10.79.0.100:80"))
+                .expect("connect to the VIP");
+            // The server keeps the connection until we close it.
+            let mut name = [0u8; 2];
+            c.read_exact(&mut name).expect("the server's name");
+            assert_eq!(&name, b"t1");
+        }
+    });
+    let ipvsadm = || {
+        let out = Command::new("ip")
+            .args(["netns", "exec", &director.name])
+            .args(["ipvsadm", "-Ln", "--stats", "--exact"])
+            .output()
+            .expect("ipvsadm");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let counts = |v: &serde_json::Value| -> Vec<u64> {
+        [
+            "connections",
+            "packets_in",
+            "packets_out",
+            "bytes_in",
+            "bytes_out",
+        ]
+        .iter()
+        .map(|k| v[k].as_u64().unwrap_or_else(|| panic!("no {k} in {v}")))
+        .collect()
+    };
+    // The kernel publishes its counters every 2 s (the estimator's
+    // tick): compare once they hold the three connections and stand
+    // still on both sides of vigil's reading.
+    let until = Instant::now() + Duration::from_secs(20);
+    let (listing, json) = loop {
+        let before = ipvsadm();
+        let json: serde_json::Value = daemon.status();
+        let after = ipvsadm();
+        let conns = ipvsadm_stats(&after, "TCP  10.79.0.100:80")[0];
+        if before == after && conns == 3 {
+            break (after, json);
+        }
+        assert!(
+            Instant::now() < until,
+            "the kernel never counted 3:\n{after}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    let vs = &json["virtual_servers"][0];
+    let service = ipvsadm_stats(&listing, "TCP  10.79.0.100:80");
+    assert_eq!(counts(&vs["ipvs_stats"]), service, "{json}\n{listing}");
+    let rs = &vs["real_servers"][0]["ipvs_stats"];
+    assert_eq!(
+        counts(rs),
+        ipvsadm_stats(&listing, "  -> 10.79.1.2:8080"),
+        "{json}\n{listing}"
+    );
+    let text = daemon.status_text();
+    assert!(text.contains("  IPVS: 3 conns, "), "{text}");
+    daemon.stop();
 }

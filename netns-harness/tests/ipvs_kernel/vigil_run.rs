@@ -106,17 +106,27 @@ impl Daemon {
 
     /// `vigil status --json`.
     pub fn status(&self) -> serde_json::Value {
-        let out = Command::new(&self.vigil)
-            .args(["status", "--json", "--socket"])
-            .arg(&self.socket)
-            .output()
-            .expect("run vigil status");
+        serde_json::from_slice(&self.status_output(true)).expect("vigil status's JSON")
+    }
+
+    /// `vigil status` as an operator reads it.
+    pub fn status_text(&self) -> String {
+        String::from_utf8(self.status_output(false)).expect("UTF-8 status")
+    }
+
+    fn status_output(&self, json: bool) -> Vec<u8> {
+        let mut cmd = Command::new(&self.vigil);
+        cmd.args(["status", "--socket"]).arg(&self.socket);
+        if json {
+            cmd.arg("--json");
+        }
+        let out = cmd.output().expect("run vigil status");
         assert!(
             out.status.success(),
             "vigil status: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        serde_json::from_slice(&out.stdout).expect("vigil status's JSON")
+        out.stdout
     }
 
     /// `ip netns exec` execs vigil: the child is vigil.

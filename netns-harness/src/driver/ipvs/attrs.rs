@@ -6,7 +6,7 @@
 //! are big-endian; everything else, an IPv6 "netmask" (a prefix length)
 //! included, is in host order.
 
-use super::{DestCounters, SyncDaemon, SyncRole};
+use super::{DestCounters, IpvsStats, SyncDaemon, SyncRole};
 use netlink_packet_core::{Emitable, NLA_F_NESTED, NLA_HEADER_SIZE, Nla, NlasIterator};
 use nix::libc::{AF_INET, AF_INET6};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -45,6 +45,8 @@ const SVC_SCHED_NAME: u16 = 6;
 const SVC_FLAGS: u16 = 7;
 const SVC_TIMEOUT: u16 = 8;
 const SVC_NETMASK: u16 = 9;
+const SVC_STATS: u16 = 10;
+const SVC_STATS64: u16 = 12;
 
 // `IPVS_DEST_ATTR_*`.
 const DEST_ADDR: u16 = 1;
@@ -56,10 +58,20 @@ const DEST_L_THRESH: u16 = 6;
 const DEST_ACTIVE_CONNS: u16 = 7;
 const DEST_INACT_CONNS: u16 = 8;
 const DEST_PERSIST_CONNS: u16 = 9;
+const DEST_STATS: u16 = 10;
 const DEST_ADDR_FAMILY: u16 = 11;
+const DEST_STATS64: u16 = 12;
 const DEST_TUN_TYPE: u16 = 13;
 const DEST_TUN_PORT: u16 = 14;
 const DEST_TUN_FLAGS: u16 = 15;
+
+// `IPVS_STATS_ATTR_*`, nested in the STATS (32-bit counts, 64-bit bytes)
+// and STATS64 (all 64-bit, kernels from 4.1) attributes.
+const STATS_CONNS: u16 = 1;
+const STATS_INPKTS: u16 = 2;
+const STATS_OUTPKTS: u16 = 3;
+const STATS_INBYTES: u16 = 4;
+const STATS_OUTBYTES: u16 = 5;
 
 // `IPVS_DAEMON_ATTR_*`.
 const DAEMON_STATE: u16 = 1;
@@ -254,6 +266,15 @@ impl<'a> Attrs<'a> {
         Ok(u32::from_ne_bytes(self.array(kind, name)?))
     }
 
+    /// A counter as wide as its attribute: 64 bits, or 32 in the old
+    /// STATS attribute.
+    fn counter(&self, kind: u16, name: &'static str) -> Result<u64, AttrError> {
+        match self.required(kind, name)?.len() {
+            4 => self.u32(kind, name).map(u64::from),
+            _ => Ok(u64::from_ne_bytes(self.array(kind, name)?)),
+        }
+    }
+
     /// A NUL-terminated string, or one that fills its attribute.
     fn string(&self, kind: u16, name: &'static str) -> Result<&'a str, AttrError> {
         let v = self.required(kind, name)?;
@@ -404,6 +425,29 @@ pub(super) fn parse_service(buf: &[u8]) -> Result<ServiceSpec, AttrError> {
     })
 }
 
+/// The traffic counters in a service's or destination's attributes: the
+/// 64-bit set where the kernel sends it, else the older one.
+fn parse_stats(a: &Attrs<'_>, stats64: u16, stats: u16) -> Result<IpvsStats, AttrError> {
+    let nested = match a.get(stats64) {
+        Some(v) => v,
+        None => a.required(stats, "statistics")?,
+    };
+    let s = Attrs::parse(nested)?;
+    Ok(IpvsStats {
+        connections: s.counter(STATS_CONNS, "connection count")?,
+        packets_in: s.counter(STATS_INPKTS, "incoming packet count")?,
+        packets_out: s.counter(STATS_OUTPKTS, "outgoing packet count")?,
+        bytes_in: s.counter(STATS_INBYTES, "incoming byte count")?,
+        bytes_out: s.counter(STATS_OUTBYTES, "outgoing byte count")?,
+    })
+}
+
+/// A service's counters from a `CMD_NEW_SERVICE` reply's
+/// `IPVS_CMD_ATTR_SERVICE`.
+pub(super) fn parse_service_stats(buf: &[u8]) -> Result<IpvsStats, AttrError> {
+    parse_stats(&Attrs::parse(buf)?, SVC_STATS64, SVC_STATS)
+}
+
 fn dest_id_attrs(key: &DestKey) -> Vec<Attr> {
     vec![
         Attr::bytes(DEST_ADDR, &addr_bytes(key.addr)),
@@ -451,13 +495,13 @@ pub(super) fn dest(d: &DestEntry) -> Attr {
     Attr::nested(CMD_ATTR_DEST, attrs)
 }
 
-/// A destination and its counters from a `CMD_NEW_DEST` reply's
-/// `IPVS_CMD_ATTR_DEST`; `service_v6` is the family to assume when the
-/// reply has no `ADDR_FAMILY` (kernels before 3.18).
+/// A destination, its connection counts and its traffic from a
+/// `CMD_NEW_DEST` reply's `IPVS_CMD_ATTR_DEST`; `service_v6` is the family
+/// to assume when the reply has no `ADDR_FAMILY` (kernels before 3.18).
 pub(super) fn parse_dest(
     buf: &[u8],
     service_v6: bool,
-) -> Result<(DestEntry, DestCounters), AttrError> {
+) -> Result<(DestEntry, DestCounters, IpvsStats), AttrError> {
     let a = Attrs::parse(buf)?;
     let af = match a.get(DEST_ADDR_FAMILY) {
         Some(_) => a.u16(DEST_ADDR_FAMILY, "destination family")?,
@@ -510,7 +554,7 @@ pub(super) fn parse_dest(
         inactive: a.u32(DEST_INACT_CONNS, "inactive connections")?,
         persistent: a.u32(DEST_PERSIST_CONNS, "persistent connections")?,
     };
-    Ok((entry, counters))
+    Ok((entry, counters, parse_stats(&a, DEST_STATS64, DEST_STATS)?))
 }
 
 fn role_state(role: SyncRole) -> u32 {
@@ -682,9 +726,10 @@ mod tests {
                 Attr::u32(DEST_ACTIVE_CONNS, 3),
                 Attr::u32(DEST_INACT_CONNS, 2),
                 Attr::u32(DEST_PERSIST_CONNS, 1),
+                stats64(DEST_STATS64, [9, 8, 7, 1 << 40, 5]),
             ]);
         }
-        let (got, counters) = parse_dest(&inner(&attr), false).unwrap();
+        let (got, counters, stats) = parse_dest(&inner(&attr), false).unwrap();
         assert_eq!(got, d);
         assert_eq!(
             counters,
@@ -693,6 +738,67 @@ mod tests {
                 inactive: 2,
                 persistent: 1
             }
+        );
+        assert_eq!(stats.bytes_in, 1 << 40);
+    }
+
+    /// A STATS64 attribute with `[conns, inpkts, outpkts, inbytes, outbytes]`.
+    fn stats64(kind: u16, v: [u64; 5]) -> Attr {
+        let kinds = [
+            STATS_CONNS,
+            STATS_INPKTS,
+            STATS_OUTPKTS,
+            STATS_INBYTES,
+            STATS_OUTBYTES,
+        ];
+        let attrs = kinds
+            .iter()
+            .zip(v)
+            .map(|(k, v)| Attr::bytes(*k, &v.to_ne_bytes()))
+            .collect();
+        Attr::nested(kind, attrs)
+    }
+
+    #[test]
+    fn traffic_counters_come_from_stats64_else_from_the_old_stats() {
+        let s = spec(ServiceKey::Fwmark {
+            mark: 1,
+            ipv6: false,
+        });
+        let mut attr = service(&s).unwrap();
+        // Before 4.1: 32-bit counts, 64-bit bytes.
+        let old = Attr::nested(
+            SVC_STATS,
+            vec![
+                Attr::u32(STATS_CONNS, 4),
+                Attr::u32(STATS_INPKTS, 40),
+                Attr::u32(STATS_OUTPKTS, 30),
+                Attr::bytes(STATS_INBYTES, &4000u64.to_ne_bytes()),
+                Attr::bytes(STATS_OUTBYTES, &3000u64.to_ne_bytes()),
+            ],
+        );
+        if let Value::Nested(attrs) = &mut attr.value {
+            attrs.push(old);
+        }
+        let want = IpvsStats {
+            connections: 4,
+            packets_in: 40,
+            packets_out: 30,
+            bytes_in: 4000,
+            bytes_out: 3000,
+        };
+        assert_eq!(parse_service_stats(&inner(&attr)), Ok(want));
+        // Both, as a kernel from 4.1 sends them: STATS64 wins.
+        if let Value::Nested(attrs) = &mut attr.value {
+            attrs.push(stats64(SVC_STATS64, [1 << 33, 2, 3, 4, 5]));
+        }
+        let got = parse_service_stats(&inner(&attr)).unwrap();
+        assert_eq!((got.connections, got.bytes_out), (1 << 33, 5));
+        // Neither: the reply is malformed, not all zeros.
+        let bare = service(&s).unwrap();
+        assert_eq!(
+            parse_service_stats(&inner(&bare)),
+            Err(AttrError::Missing("statistics"))
         );
     }
 

@@ -1,7 +1,7 @@
 //! The table with its counters, rendered as `ipvsadm -Ln` (ipvsadm 1.31)
 //! prints it, so that scripts reading one can read the other.
 
-use super::DestCounters;
+use super::{DestCounters, IpvsStats};
 use std::fmt;
 use std::net::IpAddr;
 use vigil_core::lvs::Protocol;
@@ -20,6 +20,7 @@ pub struct Listing {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ListedService {
     pub spec: ServiceSpec,
+    pub stats: IpvsStats,
     /// In the kernel's list order: the most recently added first.
     pub dests: Vec<ListedDest>,
 }
@@ -28,6 +29,7 @@ pub struct ListedService {
 pub struct ListedDest {
     pub entry: DestEntry,
     pub counters: DestCounters,
+    pub stats: IpvsStats,
 }
 
 /// ipvsadm's sort key for a service (`ipvs_cmp_services`): fwmark (0 for an
@@ -173,6 +175,7 @@ mod tests {
                 inactive: 1,
                 persistent: 0,
             },
+            stats: IpvsStats::default(),
         }
     }
 
@@ -228,10 +231,12 @@ mod tests {
             services: vec![
                 ListedService {
                     spec: fwm6,
+                    stats: IpvsStats::default(),
                     dests: vec![],
                 },
                 ListedService {
                     spec: v6,
+                    stats: IpvsStats::default(),
                     dests: vec![dest(
                         "2001:db8::2".parse::<Ipv6Addr>().unwrap().into(),
                         443,
@@ -242,14 +247,17 @@ mod tests {
                 },
                 ListedService {
                     spec: udp,
+                    stats: IpvsStats::default(),
                     dests: vec![],
                 },
                 ListedService {
                     spec: rr,
+                    stats: IpvsStats::default(),
                     dests: vec![],
                 },
                 ListedService {
                     spec: sh,
+                    stats: IpvsStats::default(),
                     dests: vec![
                         dest(v4([127, 0, 0, 1]), 80, Forward::Dr, 1, 0),
                         dest(
@@ -270,6 +278,7 @@ mod tests {
                         },
                         Algorithm::Rr,
                     ),
+                    stats: IpvsStats::default(),
                     dests: vec![dest(v4([10, 0, 1, 1]), 0, Forward::Dr, 1, 0)],
                 },
             ],
