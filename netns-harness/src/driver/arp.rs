@@ -47,7 +47,9 @@ impl Announcer {
         self.send(index, &frame)
     }
 
-    fn send(&self, index: u32, frame: &[u8]) -> io::Result<()> {
+    /// Sends a whole Ethernet frame out of interface `index` (the lab's
+    /// injector sends its forged adverts this way too).
+    pub fn send(&self, index: u32, frame: &[u8]) -> io::Result<()> {
         let (dst, ethertype) = match (frame.get(..6), frame.get(12..14)) {
             (Some(d), Some(t)) => (d, [t[0], t[1]]),
             _ => return Err(io::Error::new(io::ErrorKind::InvalidInput, "short frame")),

@@ -1,16 +1,17 @@
 //! Hostile and broken VRRP adverts put on a lab segment from a namespace of
-//! the test's, for the hardening tests: whole Ethernet frames over
-//! AF_PACKET, because a raw IP socket would fix the header checksum and the
-//! total length that some of the forgeries get wrong on purpose.
+//! the test's, for the hardening tests: whole Ethernet frames over the
+//! daemon's own AF_PACKET socket, because a raw IP socket would fix the
+//! header checksum and the total length that some of the forgeries get
+//! wrong on purpose.
 
 use std::net::Ipv4Addr;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::time::{Duration, Instant};
 
 use vigil_core::vrrp::checksum;
 use vigil_core::vrrp::packet::{Advert, Version};
 
 use super::probe::enter;
+use crate::driver::arp::Announcer;
 use crate::error::{Error, Result};
 
 /// 224.0.0.18 on Ethernet (RFC 1112's mapping).
@@ -82,10 +83,10 @@ fn fix_vrrp_checksum(d: &mut [u8], version: Version, src: Ipv4Addr, dst: Ipv4Add
     msg[6..8].copy_from_slice(&sum.to_be_bytes());
 }
 
-/// An AF_PACKET socket on an interface of a namespace.
+/// A packet socket on an interface of a namespace.
 pub struct Injector {
-    fd: OwnedFd,
-    ifindex: i32,
+    socket: Announcer,
+    ifindex: u32,
     src_mac: [u8; 6],
 }
 
@@ -103,21 +104,13 @@ impl Injector {
     }
 
     fn open_here(iface: &str) -> Result<Injector> {
-        let fail =
-            |what: &str| Error::io(format!("{what} {iface}"))(std::io::Error::last_os_error());
-        // SAFETY: plain socket(2); protocol 0 means the socket receives nothing.
-        let raw = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW, 0) };
-        if raw < 0 {
-            return Err(fail("AF_PACKET socket for"));
-        }
-        // SAFETY: `raw` is a socket we just opened and own from here on.
-        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
         let name =
             std::ffi::CString::new(iface).map_err(|_| Error::Config("NUL in name".into()))?;
         // SAFETY: a NUL-terminated name.
         let ifindex = unsafe { libc::if_nametoindex(name.as_ptr()) };
         if ifindex == 0 {
-            return Err(fail("no interface"));
+            let e = std::io::Error::last_os_error();
+            return Err(Error::io(format!("no interface {iface}"))(e));
         }
         let mac = std::fs::read_to_string(format!("/sys/class/net/{iface}/address"))
             .map_err(Error::io(format!("the address of {iface}")))?;
@@ -126,8 +119,8 @@ impl Injector {
             *b = u8::from_str_radix(hex, 16).map_err(|_| Error::Config(format!("MAC {mac}")))?;
         }
         Ok(Injector {
-            fd,
-            ifindex: i32::try_from(ifindex).expect("an ifindex"),
+            socket: Announcer::open()?,
+            ifindex,
             src_mac,
         })
     }
@@ -144,27 +137,7 @@ impl Injector {
 
     /// Sends one frame.
     pub fn send(&self, frame: &[u8]) -> std::io::Result<()> {
-        // SAFETY: zeroed sockaddr_ll is valid; the fields set are its own.
-        let mut to: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
-        to.sll_family = libc::AF_PACKET as u16;
-        to.sll_ifindex = self.ifindex;
-        to.sll_halen = 6;
-        to.sll_addr[..6].copy_from_slice(&frame[..6]);
-        // SAFETY: the buffer and address outlive the call; lengths are theirs.
-        let n = unsafe {
-            libc::sendto(
-                self.fd.as_raw_fd(),
-                frame.as_ptr().cast(),
-                frame.len(),
-                0,
-                (&raw const to).cast(),
-                std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t,
-            )
-        };
-        if n < 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        Ok(())
+        self.socket.send(self.ifindex, frame)
     }
 
     /// Sends `frames` round robin at `rate` frames per second for `length`,
