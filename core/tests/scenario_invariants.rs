@@ -190,6 +190,29 @@ fn a_backup_that_faults_or_freezes_meanwhile_owes_no_takeover() {
     assert!(expect::takeover(&s, &frozen, &infos, Duration::ZERO).is_empty());
 }
 
+/// keepalived's reload starts a Backup's Master_Down_Timer again (found by
+/// the simulator soak: reload-lower-priority, seed 1007004).
+#[test]
+fn a_backup_reloaded_meanwhile_starts_its_timer_again() {
+    let s = scenario("");
+    let infos = [info("a"), info("b")];
+    let events = master_stops();
+    assert_eq!(
+        names(&expect::takeover(&s, &events, &infos, Duration::ZERO)),
+        vec!["14000.000 takeover"],
+        "without the reload, b owes a takeover"
+    );
+    let mut reloaded = events;
+    reloaded.push(Event {
+        at: ms(12_000),
+        host: "b".into(),
+        what: What::Step {
+            action: "reload".into(),
+        },
+    });
+    assert!(expect::takeover(&s, &reloaded, &infos, Duration::ZERO).is_empty());
+}
+
 #[test]
 fn a_master_restarted_before_the_backups_timers_is_a_takeover() {
     let s = scenario("");

@@ -313,10 +313,13 @@ pub fn takeover(
             continue;
         }
         // Only a Backup that stays Backup through the window must take over:
-        // one that goes to Fault, stops or is frozen meanwhile cannot.
+        // one that goes to Fault, stops or is frozen meanwhile cannot, and
+        // one reloaded meanwhile starts its Master_Down_Timer again, as
+        // keepalived's reload does.
         let waiting = |p: &&InstanceInfo| {
             run.state(&p.node, &p.instance, e.at) == State::Backup
                 && !frozen_within(&run, &p.node, e.at, deadline)
+                && !reloaded_within(&run, &p.node, e.at, deadline)
                 && !run.events.iter().any(|x| {
                     x.at > e.at
                         && x.at <= deadline
@@ -371,6 +374,16 @@ fn frozen_within(run: &Run, node: &str, from: Instant, to: Instant) -> bool {
         }
     }
     frozen
+}
+
+/// Whether `node` was reloaded (SIGHUP) in `from..=to`.
+fn reloaded_within(run: &Run, node: &str, from: Instant, to: Instant) -> bool {
+    run.events.iter().any(|x| {
+        x.host == node
+            && x.at >= from
+            && x.at <= to
+            && matches!(&x.what, What::Step { action } if action == "reload")
+    })
 }
 
 /// `cause`: every transition says why it happened.
