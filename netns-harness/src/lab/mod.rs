@@ -7,6 +7,7 @@ mod files;
 mod netns;
 mod nft;
 mod probe;
+mod real_servers;
 mod record;
 mod run;
 
