@@ -7,8 +7,10 @@ use clap::Args as ClapArgs;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 use vigil_core::scenario::{Dur, Scenario};
 use vigil_netns::lab::{self, Options};
+use vigil_netns::vm;
 
 #[derive(Debug, ClapArgs)]
 pub struct Args {
@@ -27,8 +29,38 @@ pub struct Args {
     /// passed; a failed run always keeps them.
     #[arg(long)]
     keep: bool,
+    /// Run inside a VM booting Debian's kernel (as `scripts/vm.sh` does),
+    /// for scenarios whose virtual servers need IPVS on a host without it.
+    /// The guest's files go with it: no --pcap, --keep or --svg.
+    #[arg(long, conflicts_with_all = ["pcap", "keep", "svg"])]
+    vm: bool,
     #[command(flatten)]
     output: Output,
+}
+
+/// The longest a scenario may run in the VM, boot included.
+const VM_TIMEOUT: Duration = Duration::from_secs(1800);
+
+/// This same command, without `--vm`, in the VM.
+fn in_vm() -> ExitCode {
+    let vigil = match std::env::current_exe() {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("vigil lab: where is this vigil binary? {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--vm").collect();
+    match vm::run_here(vigil, args, VM_TIMEOUT) {
+        Ok(run) => {
+            print!("{}", run.output);
+            ExitCode::from(run.status.clamp(0, 255) as u8)
+        }
+        Err(e) => {
+            eprintln!("vigil lab --vm: {e}");
+            ExitCode::from(2)
+        }
+    }
 }
 
 fn parse_dur(text: &str) -> Result<Dur, String> {
@@ -46,6 +78,9 @@ extern "C" fn interrupted(_: libc::c_int) {
 /// Exit 0 when every expectation passed, 1 when one failed, 2 when the
 /// scenario cannot be read or run (SKIPPED: when this host cannot build a lab).
 pub fn run(args: &Args) -> ExitCode {
+    if args.vm {
+        return in_vm();
+    }
     let text = match std::fs::read_to_string(&args.file) {
         Ok(t) => t,
         Err(e) => {

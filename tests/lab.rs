@@ -23,7 +23,9 @@ const PARALLEL: usize = 6;
 fn skipped(name: &str, text: &str) -> Option<String> {
     if text.contains("virtual_server") {
         return Some(format!(
-            "{name}: virtual_server needs IPVS, which this kernel lacks (the VM tests run it)"
+            "{name}: virtual_server needs IPVS, which this kernel lacks: `vigil lab --vm` runs it \
+             in the VM, where the ipvs_kernel tests run seed004-lvs-dr-real-server-failure \
+             (the lab gives NAT real servers no route back through the director yet)"
         ));
     }
     if name == "lossy-link" {

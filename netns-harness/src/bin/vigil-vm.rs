@@ -6,7 +6,7 @@
 
 use std::process::{Command, ExitCode};
 use std::time::Duration;
-use vigil_netns::vm::{self, GuestCommand, Vm};
+use vigil_netns::vm;
 
 fn usage() -> ExitCode {
     eprintln!("usage: vigil-vm [--timeout SECS] PROGRAM [ARGS...]");
@@ -36,18 +36,7 @@ fn main() -> ExitCode {
             }
         };
     }
-    if let Some(why) = Vm::unavailable() {
-        eprintln!("vigil-vm: this kernel has no IPVS and no VM can be run: {why}");
-        return ExitCode::from(2);
-    }
-    let run = Vm::prepare(&vm::default_cache()).and_then(|v| {
-        let mut cmd = GuestCommand::new(resolve(&program));
-        cmd.args = args;
-        cmd.cwd = std::env::current_dir().unwrap_or_else(|_| "/".into());
-        cmd.timeout = timeout;
-        v.run(&cmd)
-    });
-    match run {
+    match vm::run_here(resolve(&program), args, timeout) {
         Ok(run) => {
             print!("{}", run.output);
             ExitCode::from(run.status.clamp(0, 255) as u8)

@@ -8,6 +8,7 @@ pub mod inject;
 mod netns;
 mod nft;
 mod probe;
+mod real_servers;
 mod record;
 mod run;
 

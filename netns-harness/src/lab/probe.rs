@@ -1,5 +1,6 @@
 //! Who answers a client: every node and server runs a responder that
-//! answers with its name, and each client probes the scenario's address
+//! answers with its name (over TCP as an HTTP server, so that directors'
+//! HTTP_GET checks pass too), and each client probes the scenario's address
 //! from its own namespace, so the kernel's neighbour caches and the
 //! addresses hosts really hold decide — as in the simulator's model.
 //!
@@ -114,10 +115,11 @@ fn serve(name: &str, ports: &[u16], up: &AtomicBool, stop: &AtomicBool) {
         }
         let mut busy = false;
         for l in &listeners {
-            if let Ok((mut conn, _)) = l.accept() {
+            if let Ok((conn, _)) = l.accept() {
                 busy = true;
-                // A client that went away already has its answer or none.
-                let _ = conn.write_all(name.as_bytes());
+                let name = name.to_owned();
+                // A slow or silent client must not hold up the others.
+                std::thread::spawn(move || answer(conn, &name));
             }
         }
         if wanted
@@ -135,6 +137,34 @@ fn serve(name: &str, ports: &[u16], up: &AtomicBool, stop: &AtomicBool) {
             std::thread::sleep(POLL);
         }
     }
+}
+
+/// The longest request a responder reads before answering.
+const REQUEST_MAX: usize = 16 * 1024;
+
+/// Answers one TCP connection as an HTTP server would, with the host's
+/// name as the body; a TCP_CHECK only connects. The request is read first
+/// (to its blank line, or a second of silence): closing with unread data
+/// would reset the connection under the answer.
+fn answer(mut conn: TcpStream, name: &str) {
+    let _ = conn.set_nonblocking(false);
+    let _ = conn.set_read_timeout(Some(Duration::from_secs(1)));
+    let mut request = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !request.windows(4).any(|w| w == b"\r\n\r\n") && request.len() < REQUEST_MAX {
+        match conn.read(&mut buf) {
+            Ok(n) if n > 0 => request.extend_from_slice(&buf[..n]),
+            // Gone, or silent: answer what was asked so far.
+            _ => break,
+        }
+    }
+    let reply = format!(
+        "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\
+         Connection: close\r\n\r\n{name}",
+        name.len()
+    );
+    // A client that went away already has its answer or none.
+    let _ = conn.write_all(reply.as_bytes());
 }
 
 /// A client probing its target every `every` from the scenario's start
@@ -195,11 +225,14 @@ pub fn spawn_client(
     }))
 }
 
+/// The body of the answer to `GET /`: the responder's name.
 fn ask_tcp(addr: SocketAddr, patience: Duration) -> Option<String> {
     let mut conn = TcpStream::connect_timeout(&addr, patience).ok()?;
     conn.set_read_timeout(Some(patience)).ok()?;
-    let mut name = String::new();
-    conn.read_to_string(&mut name).ok()?;
+    conn.write_all(b"GET / HTTP/1.0\r\n\r\n").ok()?;
+    let mut reply = String::new();
+    conn.read_to_string(&mut reply).ok()?;
+    let (_, name) = reply.split_once("\r\n\r\n")?;
     Some(name.trim().to_string()).filter(|n| !n.is_empty())
 }
 

@@ -25,6 +25,7 @@ use super::files::{self, NodeDir};
 use super::netns::Lab;
 use super::nft::Firewall;
 use super::probe::{self, Responder};
+use super::real_servers;
 use super::record::Recorder;
 use crate::error::{Error, Result};
 
@@ -74,6 +75,7 @@ pub fn run(scenario: &Scenario, opts: &Options) -> Result<Report> {
     let mut daemons: Vec<Daemon> = Vec::new();
     let mut infos: Vec<InstanceInfo> = Vec::new();
     let mut vips: BTreeMap<String, BTreeSet<IpAddr>> = BTreeMap::new();
+    let mut configs = Vec::new();
     for node in &scenario.node {
         let i = lab.add_host()?;
         let mut ifaces = vec![(
@@ -117,6 +119,7 @@ pub fn run(scenario: &Scenario, opts: &Options) -> Result<Report> {
                 );
             }
         }
+        configs.push(config);
         daemons.push(Daemon::new(&node.name, lab.node(i), node_dir));
         hosts.push(Host {
             name: node.name.clone(),
@@ -153,6 +156,11 @@ pub fn run(scenario: &Scenario, opts: &Options) -> Result<Report> {
         });
     }
     let index_of = |name: &str| hosts.iter().find(|h| h.name == name).map(|h| h.index);
+    for role in real_servers::roles(scenario, &configs) {
+        if let Some(i) = index_of(&role.server) {
+            real_servers::prepare(&lab, i, &role)?;
+        }
+    }
 
     let loss = (scenario.sim.loss.clamp(0.0, 1.0) * 100.0).round() as u32;
     let needs_firewall = loss > 0

@@ -217,6 +217,28 @@ impl Vm {
     }
 }
 
+/// Runs `program args` as root in one boot, in the current directory,
+/// preparing the VM in [`default_cache`] first (`vigil-vm`, `vigil lab
+/// --vm`).
+pub fn run_here(
+    program: PathBuf,
+    args: Vec<String>,
+    timeout: Duration,
+) -> Result<GuestRun, VmError> {
+    if let Some(why) = Vm::unavailable() {
+        return Err(VmError::Tool {
+            what: "no VM can be run".into(),
+            detail: why,
+        });
+    }
+    let vm = Vm::prepare(&default_cache())?;
+    let mut cmd = GuestCommand::new(program);
+    cmd.args = args;
+    cmd.cwd = std::env::current_dir().unwrap_or_else(|_| "/".into());
+    cmd.timeout = timeout;
+    vm.run(&cmd)
+}
+
 fn on_path(name: &str) -> bool {
     std::env::var_os("PATH")
         .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(name).is_file()))

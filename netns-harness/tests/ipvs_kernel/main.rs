@@ -13,6 +13,7 @@ mod support;
 mod daemon;
 mod forward;
 mod genl;
+mod lab;
 mod refusal;
 mod reload;
 mod sched;
