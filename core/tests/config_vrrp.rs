@@ -16,6 +16,15 @@ fn inst(body: &str) -> String {
 }
 
 /// The only diagnostic of `text`: (severity, kind, line, col, message).
+/// The messages of a parse's errors, in order.
+fn errors(p: &vigil_core::config::Parsed) -> Vec<&str> {
+    p.diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .map(|d| d.message.as_str())
+        .collect()
+}
+
 fn one(text: &str) -> (Severity, DiagKind, u32, u32, String) {
     let p = parse_str(text);
     assert_eq!(p.diagnostics.len(), 1, "{:#?}", p.diagnostics);
@@ -601,13 +610,7 @@ fn a_bad_nexthop_is_an_error_and_drops_the_route() {
         let p = parse_str(&inst(&format!(
             " virtual_routes {{\n  10.9.0.0/24 {hops}\n }}\n"
         )));
-        let errors: Vec<_> = p
-            .diagnostics
-            .iter()
-            .filter(|d| d.severity == Severity::Error)
-            .map(|d| d.message.as_str())
-            .collect();
-        assert_eq!(errors, vec![message], "{hops}");
+        assert_eq!(errors(&p), vec![message], "{hops}");
         assert!(p.model.instances[0].virtual_routes.is_empty(), "{hops}");
     }
 }
@@ -726,14 +729,8 @@ fn a_vmac_name_is_one_instance_s() {
             .replace("eth0", "eth1")
     );
     let p = parse_str(&two);
-    let errors: Vec<_> = p
-        .diagnostics
-        .iter()
-        .filter(|d| d.severity == Severity::Error)
-        .map(|d| d.message.as_str())
-        .collect();
     assert_eq!(
-        errors,
+        errors(&p),
         vec!["(VI_2) VRRP instance VI_1 is already using vmx - ignoring name"]
     );
     assert_eq!(

@@ -9,7 +9,7 @@
 //! ```
 
 use crate::require_ipvs;
-use crate::support::{Netns, Server, connect};
+use crate::support::{Netns, Server, cable_client, connect};
 use crate::vigil_run::{Daemon, table, vigil_binary, wait_table};
 use std::io::Read;
 use std::net::SocketAddr;
@@ -236,14 +236,7 @@ fn kernel_vigil_status_shows_the_kernel_s_traffic_counters() {
     let client = Netns::new("stc");
     let director = Netns::new("std");
     let real = Netns::new("st1");
-    client.ip(&format!(
-        "link add c0 type veth peer name d0 netns {}",
-        director.name
-    ));
-    client.ip("addr add 10.79.0.2/24 dev c0");
-    client.ip("link set c0 up");
-    client.ip("route add default via 10.79.0.1");
-    director.ip("addr add 10.79.0.1/24 dev d0");
+    cable_client(&client, &director);
     director.ip("addr add 10.79.0.100/24 dev d0");
     director.ip("link set d0 up");
     director.ip(&format!(

@@ -11,7 +11,7 @@
 //! ```
 
 use crate::require_ipvs;
-use crate::support::{Netns, Server, connect};
+use crate::support::{Netns, Server, cable_client, connect};
 use crate::vigil_run::{Daemon, vigil_binary, wait_table};
 use std::net::{SocketAddr, TcpStream};
 use std::process::Command;
@@ -110,14 +110,7 @@ fn kernel_sighup_changes_only_what_the_config_changed() {
     let client = Netns::new("hup-client");
     let director = Netns::new("hup-director");
     let servers: Vec<Netns> = (1..=3).map(|n| Netns::new(&format!("hup-r{n}"))).collect();
-    client.ip(&format!(
-        "link add c0 type veth peer name d0 netns {}",
-        director.name
-    ));
-    client.ip("addr add 10.79.0.2/24 dev c0");
-    client.ip("link set c0 up");
-    client.ip("route add default via 10.79.0.1");
-    director.ip("addr add 10.79.0.1/24 dev d0");
+    cable_client(&client, &director);
     for vip in [A, B, C] {
         let ip = vip.trim_end_matches(":80");
         director.ip(&format!("addr add {ip}/32 dev d0"));

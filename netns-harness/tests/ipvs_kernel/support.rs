@@ -152,6 +152,19 @@ impl Drop for Server {
 }
 
 /// A TCP connection from `src` to `dst`, the handshake done.
+/// Cables `client` (10.79.0.2) to `director` (10.79.0.1) with the veth
+/// c0–d0, the client routing everything through the director.
+pub fn cable_client(client: &Netns, director: &Netns) {
+    client.ip(&format!(
+        "link add c0 type veth peer name d0 netns {}",
+        director.name
+    ));
+    client.ip("addr add 10.79.0.2/24 dev c0");
+    client.ip("link set c0 up");
+    client.ip("route add default via 10.79.0.1");
+    director.ip("addr add 10.79.0.1/24 dev d0");
+}
+
 pub fn connect(src: SocketAddr, dst: SocketAddr) -> std::io::Result<TcpStream> {
     let sock = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)?;
     sock.set_reuse_address(true)?;
