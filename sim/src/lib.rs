@@ -192,12 +192,7 @@ pub fn run(scenario: &Scenario, opts: &Options) -> Result<Report, SimError> {
         everyone,
     };
 
-    let mut steps: Vec<(Duration, Action)> = scenario
-        .step
-        .iter()
-        .flat_map(|s| s.actions().into_iter().map(move |a| (s.at.0, a)))
-        .collect();
-    steps.sort_by_key(|s| s.0);
+    let steps = scenario.timed_actions();
     let mut next_step = 0;
     let mut plant = Plant {
         bug: opts.plant,

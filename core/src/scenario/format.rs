@@ -385,6 +385,18 @@ pub enum ScenarioError {
 }
 
 impl Scenario {
+    /// Every step's actions with their time, in time order; steps at the
+    /// same instant keep the file's order. Both drivers replay this list.
+    pub fn timed_actions(&self) -> Vec<(std::time::Duration, Action)> {
+        let mut steps: Vec<_> = self
+            .step
+            .iter()
+            .flat_map(|s| s.actions().into_iter().map(move |a| (s.at.0, a)))
+            .collect();
+        steps.sort_by_key(|s| s.0);
+        steps
+    }
+
     /// Parses and checks a scenario file's text.
     pub fn parse(text: &str) -> Result<Self, ScenarioError> {
         let scenario = Self::parse_unchecked(text)?;

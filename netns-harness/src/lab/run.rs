@@ -247,12 +247,7 @@ pub fn run(scenario: &Scenario, opts: &Options) -> Result<Report> {
     }
 
     let everyone: Vec<String> = hosts.iter().map(|h| h.name.clone()).collect();
-    let mut steps: Vec<(Duration, Action)> = scenario
-        .step
-        .iter()
-        .flat_map(|s| s.actions().into_iter().map(move |a| (s.at.0, a)))
-        .collect();
-    steps.sort_by_key(|s| s.0);
+    let steps = scenario.timed_actions();
     let mut topology = Topology::default();
     let mut cx = Cx {
         lab: &lab,
