@@ -24,7 +24,7 @@
 //!   ([`notify_queue`]); all run by [`scripts`]; [`notify_fifo`]: the notify FIFOs;
 //!   [`smtp_alert`]: the alert mails
 //! - [`users`]: the users and groups scripts run as
-//! - [`signals`], [`clock`]
+//! - [`signals`], [`clock`]; [`memory`]: what startup leaves resident, given back
 //! - [`checkers`]: the director driven by probes, scripts and an IPVS
 //!   backend; [`probe`]: the health checkers' probes (TCP, HTTP/SSL, SMTP,
 //!   DNS, PING, UDP, MISC)
@@ -41,6 +41,7 @@ pub mod dump;
 pub mod host;
 pub mod http;
 pub mod ipvs;
+pub mod memory;
 pub mod metrics;
 pub mod netlink;
 pub mod nftables;

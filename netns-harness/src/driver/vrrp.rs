@@ -21,6 +21,7 @@ use super::clock::{Clock, Timer};
 use super::control::{self, VrrpStatus};
 use super::drop_log::DropLog;
 use super::host::Interfaces;
+use super::memory;
 use super::netlink::Netlink;
 use super::nftables::NoAcceptTables;
 use super::notify;
@@ -129,7 +130,7 @@ pub async fn serve(
     }
     vrrp.vmacs.keep(vmacs);
     info!("Startup complete");
-    return_free_heap();
+    memory::shed_startup();
     // One kernel timer, moved only when the router's deadline moves.
     let timer = Timer::new(clock).map_err(Error::io("creating the VRRP timer"))?;
     let mut armed = None;
@@ -183,15 +184,6 @@ pub async fn serve(
             Some(report) = tracked.recv() => vrrp.tracked(report),
         }
     }
-}
-
-/// Gives the heap that startup or a reload freed (command line, config
-/// text and model, netlink dumps) back to the kernel. glibc keeps freed
-/// memory in its arenas otherwise, and a daemon that runs for months
-/// would carry its start's high-water mark as resident memory.
-fn return_free_heap() {
-    // SAFETY: malloc_trim only walks glibc's own arenas.
-    unsafe { libc::malloc_trim(0) };
 }
 
 /// The next datagram on any socket, asking them in turn from `turn`;
@@ -378,7 +370,7 @@ impl Vrrp {
                     .reload(&self.netlink, &self.host, &self.config)
                     .await;
                 info!("Reload finished");
-                return_free_heap();
+                memory::shed_startup();
             }
             Err(e) => {
                 self.config = old;
