@@ -25,7 +25,7 @@ fn skipped(name: &str, text: &str) -> Option<String> {
         return Some(format!(
             "{name}: virtual_server needs IPVS, which this kernel lacks: `vigil lab --vm` runs it \
              in the VM, where the ipvs_kernel tests run seed004-lvs-dr-real-server-failure \
-             (the lab gives NAT real servers no route back through the director yet)"
+             and seed003-haproxy-pair-behind-lvs-nat"
         ));
     }
     if name == "lossy-link" {

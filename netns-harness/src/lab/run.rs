@@ -161,6 +161,17 @@ pub fn run(scenario: &Scenario, opts: &Options) -> Result<Report> {
             real_servers::prepare(&lab, i, &role)?;
         }
     }
+    let (gateways, directors) = real_servers::nat_gateways(scenario, &configs);
+    for gateway in &gateways {
+        if let Some(i) = index_of(&gateway.host) {
+            real_servers::route_back(&lab, i, gateway.via)?;
+        }
+    }
+    for director in &directors {
+        if let Some(i) = index_of(director) {
+            real_servers::forward(&lab, i)?;
+        }
+    }
 
     let loss = (scenario.sim.loss.clamp(0.0, 1.0) * 100.0).round() as u32;
     let needs_firewall = loss > 0
