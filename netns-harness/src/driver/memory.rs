@@ -66,12 +66,11 @@ fn clean_read_only_mappings(smaps: &str) -> Vec<(usize, usize)> {
             current = (matches!(perms, Some("r-xp" | "r--p"))
                 && path.is_some_and(|p| p.starts_with('/')))
             .then_some((start, end));
-        } else if first == "Anonymous:" {
-            if let Some(range) = current.take() {
-                if fields.next() == Some("0") {
-                    found.push(range);
-                }
-            }
+        } else if first == "Anonymous:"
+            && let Some(range) = current.take()
+            && fields.next() == Some("0")
+        {
+            found.push(range);
         }
     }
     found
