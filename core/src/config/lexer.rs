@@ -10,12 +10,16 @@ use super::defs::{Definitions, Subst};
 use super::diag::{DiagKind, Diagnostic, Severity};
 use super::glob;
 use super::include::{self, Checks};
-use super::loader::{LoadError, Loader, dir_of, join};
+use super::loader::{LoadError, Loader, dir_of, join, normalize_path};
 use super::lst;
 use super::text::{AText, Pos, Word, decomment, make, split_braces, tokenize};
 
 /// How deep includes may nest before vigil assumes a loop.
 pub const MAX_INCLUDE_DEPTH: usize = 32;
+/// How many files one config may read in all. keepalived has no limit,
+/// but without one a few files that each include the next twice would be
+/// read billions of times.
+pub const MAX_FILES_READ: usize = 10_000;
 
 /// One logical line: a keyword and its arguments, or a lone `{` / `}`.
 #[derive(Clone, Debug)]
@@ -50,6 +54,9 @@ enum SeqValues {
 
 struct Frame {
     file: u32,
+    /// The path with `.`, `..` and repeated slashes resolved: a file that
+    /// includes itself by another spelling is still the same file.
+    key: String,
     text: String,
     offset: usize,
     line: u32,
@@ -64,6 +71,10 @@ pub(crate) struct Lexer<'a> {
     pub files: Vec<String>,
     pub diags: Vec<Diagnostic>,
     stack: Vec<Frame>,
+    /// Files pushed so far, the main one and every include, and whether
+    /// that reached [`MAX_FILES_READ`].
+    files_read: usize,
+    files_exhausted: bool,
     residue: Option<AText>,
     queued: VecDeque<AText>,
     defs: Definitions,
@@ -91,6 +102,8 @@ impl<'a> Lexer<'a> {
             files: vec![main_path.to_string()],
             diags: Vec::new(),
             stack: Vec::new(),
+            files_read: 0,
+            files_exhausted: false,
             residue: None,
             queued: VecDeque::new(),
             defs: Definitions::new(seed),
@@ -166,8 +179,10 @@ impl<'a> Lexer<'a> {
     }
 
     fn push_file(&mut self, file: u32, path: &str, text: String) {
+        self.files_read += 1;
         self.stack.push(Frame {
             file,
+            key: normalize_path(path),
             text,
             offset: 0,
             line: 0,
@@ -654,6 +669,34 @@ impl<'a> Lexer<'a> {
         }
         let mut texts = Vec::new();
         for path in &found.files {
+            if self.stack.iter().any(|f| f.key == normalize_path(path)) {
+                let msg = format!("'{path}' includes itself - not including");
+                self.diag(
+                    Severity::Error,
+                    DiagKind::Include,
+                    pos,
+                    path.clone(),
+                    msg,
+                    None,
+                );
+                continue;
+            }
+            if self.files_read + texts.len() >= MAX_FILES_READ {
+                // Said once; every include after it is skipped the same way.
+                if !std::mem::replace(&mut self.files_exhausted, true) {
+                    let msg = format!("more than {MAX_FILES_READ} files read - not including");
+                    let hint = Some("files probably include each other more than once".into());
+                    self.diag(
+                        Severity::Error,
+                        DiagKind::Include,
+                        pos,
+                        path.clone(),
+                        msg,
+                        hint,
+                    );
+                }
+                break;
+            }
             match self.loader.read(path) {
                 Ok(t) => texts.push((path.clone(), t)),
                 Err(e) => self.diag(
@@ -886,14 +929,54 @@ mod tests {
 
     #[test]
     fn self_include_stops() {
-        let l = MemoryLoader::new().with("/k.conf", "include /k.conf\n");
-        let (_, d) = lines(&l, "/k.conf", None);
+        // Under any spelling, and through another file.
+        let l = MemoryLoader::new()
+            .with("/k/k.conf", "include /k/./k.conf\ninclude b.conf\n")
+            .with("/k/b.conf", "include ../k//k.conf\n");
+        let (_, d) = lines(&l, "/k/k.conf", None);
+        let said: Vec<_> = d.iter().map(|d| (d.kind, d.message.as_str())).collect();
+        assert_eq!(
+            said,
+            [
+                (
+                    DiagKind::Include,
+                    "'/k/k.conf' includes itself - not including"
+                ),
+                (
+                    DiagKind::Include,
+                    "'/k/k.conf' includes itself - not including"
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn nesting_is_limited() {
+        // Each file includes the next: 40 distinct files, no loop.
+        let mut l = MemoryLoader::new();
+        for i in 0..40 {
+            l = l.with(&format!("/{i}.conf"), format!("include /{}.conf\n", i + 1));
+        }
+        let (_, d) = lines(&l, "/0.conf", None);
         assert_eq!(d.len(), 1);
-        assert_eq!(d[0].kind, DiagKind::Include);
         assert_eq!(
             d[0].message,
             "includes nested more than 32 deep - not including"
         );
+    }
+
+    #[test]
+    fn files_read_are_limited() {
+        // Twenty files, each including the next twice: 2^21 readings
+        // without the limit; one error with it.
+        let mut l = MemoryLoader::new().with("/20.conf", "");
+        for i in 0..20 {
+            let next = format!("include /{}.conf\n", i + 1);
+            l = l.with(&format!("/{i}.conf"), format!("{next}{next}"));
+        }
+        let (_, d) = lines(&l, "/0.conf", None);
+        let said: Vec<_> = d.iter().map(|d| d.message.as_str()).collect();
+        assert_eq!(said, ["more than 10000 files read - not including"]);
     }
 
     #[test]
