@@ -619,14 +619,8 @@ impl<'a> Lexer<'a> {
         let dir = self.stack.last().map(|f| f.dir.clone()).unwrap_or_default();
         let full = join(&dir, &pattern);
         if self.stack.len() >= MAX_INCLUDE_DEPTH {
-            self.diag(
-                Severity::Error,
-                DiagKind::Include,
-                pos,
-                pattern,
-                format!("includes nested more than {MAX_INCLUDE_DEPTH} deep - not including"),
-                Some("a file probably includes itself".into()),
-            );
+            let msg = format!("includes nested more than {MAX_INCLUDE_DEPTH} deep - not including");
+            self.include_error(pos, pattern, msg, None);
             return true;
         }
         let found = match include::expand(self.loader, &full) {
@@ -671,14 +665,7 @@ impl<'a> Lexer<'a> {
         for path in &found.files {
             if self.stack.iter().any(|f| f.key == normalize_path(path)) {
                 let msg = format!("'{path}' includes itself - not including");
-                self.diag(
-                    Severity::Error,
-                    DiagKind::Include,
-                    pos,
-                    path.clone(),
-                    msg,
-                    None,
-                );
+                self.include_error(pos, path.clone(), msg, None);
                 continue;
             }
             if self.files_read + texts.len() >= MAX_FILES_READ {
@@ -686,14 +673,7 @@ impl<'a> Lexer<'a> {
                 if !std::mem::replace(&mut self.files_exhausted, true) {
                     let msg = format!("more than {MAX_FILES_READ} files read - not including");
                     let hint = Some("files probably include each other more than once".into());
-                    self.diag(
-                        Severity::Error,
-                        DiagKind::Include,
-                        pos,
-                        path.clone(),
-                        msg,
-                        hint,
-                    );
+                    self.include_error(pos, path.clone(), msg, hint);
                 }
                 break;
             }
@@ -716,6 +696,11 @@ impl<'a> Lexer<'a> {
             self.push_file(id, &path, text);
         }
         true
+    }
+
+    /// An include that would never end, refused.
+    fn include_error(&mut self, pos: Pos, text: String, message: String, hint: Option<String>) {
+        self.diag(Severity::Error, DiagKind::Include, pos, text, message, hint);
     }
 
     /// Reports an include that matched nothing, as keepalived does: a

@@ -242,15 +242,22 @@ pub fn prepare(lab: &Lab, i: usize, role: &Role) -> Result<()> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn seed_004s_real_servers_hold_the_vip_for_dr() {
-        let text = include_str!("../../../scenarios/seed004-lvs-dr-real-server-failure.toml");
+    /// A library scenario and its nodes' configs.
+    fn seed(text: &str) -> (Scenario, Vec<Config>) {
         let scenario = Scenario::parse(text).expect("the scenario");
-        let configs: Vec<Config> = scenario
+        let configs = scenario
             .node
             .iter()
             .map(|n| vigil_core::config::parse_str(&n.config).model)
             .collect();
+        (scenario, configs)
+    }
+
+    #[test]
+    fn seed_004s_real_servers_hold_the_vip_for_dr() {
+        let (scenario, configs) = seed(include_str!(
+            "../../../scenarios/seed004-lvs-dr-real-server-failure.toml"
+        ));
         let vip: IpAddr = "172.16.88.100".parse().expect("VIP");
         let role = |server: &str| Role {
             server: server.into(),
@@ -265,13 +272,9 @@ mod tests {
 
     #[test]
     fn seed_003s_haproxy_pair_goes_back_through_the_host() {
-        let text = include_str!("../../../scenarios/seed003-haproxy-pair-behind-lvs-nat.toml");
-        let scenario = Scenario::parse(text).expect("the scenario");
-        let configs: Vec<Config> = scenario
-            .node
-            .iter()
-            .map(|n| vigil_core::config::parse_str(&n.config).model)
-            .collect();
+        let (scenario, configs) = seed(include_str!(
+            "../../../scenarios/seed003-haproxy-pair-behind-lvs-nat.toml"
+        ));
         // The real server is the pair's VIP 172.18.0.201: both may hold it,
         // and the host's address on their subnet is their way back (its
         // own VIP is on the office LAN, not theirs).
