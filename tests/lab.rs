@@ -40,31 +40,6 @@ fn skipped(name: &str, text: &str) -> Option<String> {
     None
 }
 
-/// Scenarios that run but whose verdict is reported, not asserted, and why.
-fn flaky(name: &str) -> Option<&'static str> {
-    match name {
-        // preempt_delay 5 is a whole number of lb2's 1 s intervals, so the
-        // preempt time (first lower-priority advert + 5 s) falls on one of
-        // lb2's adverts: keepalived's `preempt_time > now` decides on a
-        // tie, the simulator's exact clock says "not before" (preempt at
-        // 14.02 s), and in real time a few µs of receive jitter either way
-        // move it by one interval (15.04 s). keepalived has the same race.
-        // lb1's check is healthy again at its 27 s run, 23 ms before lb2's
-        // advert at 27.023 s in the simulator's exact clock. In real time the
-        // script's phase (set by the daemon's start) and lb2's advert phase
-        // each move by tens of ms: when the run lands after the advert, lb1
-        // accepts one more advert from lb2 (100 >= 90) and preempts one
-        // interval late (30.4 s, not 29.44 s). Seen under load 7-8.
-        "flapping-script" => {
-            Some("lb1's recovering check run ties with lb2's advert within tens of ms")
-        }
-        "preempt-delay" => {
-            Some("the preempt time ties with one of lb2's adverts; µs of jitter decide")
-        }
-        _ => None,
-    }
-}
-
 fn scenarios() -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
     let only: Option<Vec<String>> = std::env::var("VIGIL_LAB_ONLY")
@@ -124,12 +99,7 @@ fn scenarios_pass_in_the_lab() {
                         path.display(),
                         t.elapsed().as_secs_f64()
                     );
-                    let name = path.file_stem().unwrap().to_string_lossy().into_owned();
-                    if !out.status.success()
-                        && let Some(why) = flaky(&name)
-                    {
-                        println!("{name}: failed, not asserted: {why}");
-                    } else if !out.status.success() {
+                    if !out.status.success() {
                         failures.lock().unwrap().push(format!(
                             "{}: exit {:?}\n{stdout}{}",
                             path.display(),
