@@ -34,6 +34,18 @@ impl Error {
         let what = what.into();
         move |source| Error::Io { what, source }
     }
+
+    /// Ok when the command `what` exited 0, else its stderr as the error.
+    pub fn check_exit(what: &str, out: &std::process::Output) -> Result<()> {
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(Error::Command(format!(
+                "{what}: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            )))
+        }
+    }
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

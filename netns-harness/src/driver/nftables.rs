@@ -120,12 +120,5 @@ async fn run(script: &str) -> Result<()> {
         .wait_with_output()
         .await
         .map_err(Error::io("waiting for nft"))?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(Error::Command(format!(
-            "nft: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        )))
-    }
+    Error::check_exit("nft", &out)
 }

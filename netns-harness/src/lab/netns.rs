@@ -210,7 +210,7 @@ impl Lab {
             .args(settings)
             .output()
             .map_err(Error::io("sysctl"))?;
-        check("sysctl", &out)
+        Error::check_exit("sysctl", &out)
     }
 
     /// Waits until the link-local address of host `i`'s `iface` is usable
@@ -258,17 +258,6 @@ fn ip(args: &[&str]) -> Result<Output> {
         .args(args)
         .output()
         .map_err(Error::io("running ip"))?;
-    check(&format!("ip {}", args.join(" ")), &out)?;
+    Error::check_exit(&format!("ip {}", args.join(" ")), &out)?;
     Ok(out)
-}
-
-fn check(what: &str, out: &Output) -> Result<()> {
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(Error::Command(format!(
-            "{what}: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        )))
-    }
 }

@@ -54,13 +54,6 @@ impl Firewall {
                 .map_err(Error::io("writing to nft"))?;
         }
         let out = child.wait_with_output().map_err(Error::io("running nft"))?;
-        if out.status.success() {
-            Ok(())
-        } else {
-            Err(Error::Command(format!(
-                "nft: {}",
-                String::from_utf8_lossy(&out.stderr).trim()
-            )))
-        }
+        Error::check_exit("nft", &out)
     }
 }

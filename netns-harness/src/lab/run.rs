@@ -443,13 +443,7 @@ impl Cx<'_> {
                     .args(["-n", &ns, "link", "set", "dev", t.iface(), state])
                     .output()
                     .map_err(Error::io("ip link set"))?;
-                if !out.status.success() {
-                    return Err(Error::Command(format!(
-                        "ip link set {} {state}: {}",
-                        t.iface(),
-                        String::from_utf8_lossy(&out.stderr).trim()
-                    )));
-                }
+                Error::check_exit(&format!("ip link set {} {state}", t.iface()), &out)?;
             }
             Action::Script(s) => self.daemon(&s.node)?.dir.set_result(&s.name, s.result)?,
             Action::Touch(f) => {
