@@ -10,14 +10,17 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use vigil_netns::lab::{self, Lab};
+
+mod common;
+use common::{Vigil, within};
 
 /// An HTTP server on `addr` inside a namespace: answers every request
 /// with 200 until dropped, after which the port refuses connections.
@@ -74,81 +77,6 @@ impl Drop for Web {
             let _ = t.join();
         }
     }
-}
-
-/// `vigil run` in node 1, its stderr in a file, its control socket in `dir`.
-struct Vigil {
-    child: Child,
-    conf: PathBuf,
-    log: PathBuf,
-    socket: PathBuf,
-}
-
-impl Vigil {
-    fn start(lab: &Lab, dir: &Path, conf: &str) -> Vigil {
-        let conf_path = dir.join("vigil.conf");
-        std::fs::write(&conf_path, conf).expect("write config");
-        let log = dir.join("vigil.log");
-        let socket = dir.join("vigil.sock");
-        let child = lab
-            .command(lab.node(1), env!("CARGO_BIN_EXE_vigil"))
-            .args(["run", "-f"])
-            .arg(&conf_path)
-            .arg("--control-socket")
-            .arg(&socket)
-            .stdout(Stdio::null())
-            .stderr(File::create(&log).expect("log file"))
-            .spawn()
-            .expect("start vigil");
-        Vigil {
-            child,
-            conf: conf_path,
-            log,
-            socket,
-        }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    fn signal(&self, sig: libc::c_int) {
-        let pid = i32::try_from(self.child.id()).expect("pid");
-        // SAFETY: kill(2) on our own child.
-        assert_eq!(unsafe { libc::kill(pid, sig) }, 0, "kill {pid}");
-    }
-
-    /// Waits until the log has `text` `n` times, failing with the log.
-    fn wait_log(&self, text: &str, n: usize, limit: Duration) {
-        let found = within(limit, || self.log().matches(text).count() >= n);
-        assert!(found, "no {n}× {text:?} within {limit:?}:\n{}", self.log());
-    }
-
-    fn status(&self, json: bool) -> String {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_vigil"));
-        c.arg("status").arg("--socket").arg(&self.socket);
-        if json {
-            c.arg("--json");
-        }
-        let out = c.output().expect("vigil status");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-}
-
-fn within(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
-    let start = Instant::now();
-    while start.elapsed() < limit {
-        if cond() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    false
 }
 
 /// Node 1 is Master of 10.77.0.100 and directs port 80 to two real servers
@@ -213,7 +141,7 @@ fn checkers_remove_and_restore_real_servers_run_scripts_and_reload() {
     let d = dir.path();
     let web1 = Web::start(lab.node(2), "10.77.0.2:8081");
     let web2 = Web::start(lab.node(2), "10.77.0.2:8082");
-    let mut vigil = Vigil::start(&lab, d, &conf(d, 1));
+    let mut vigil = Vigil::start(&lab, 1, d, &conf(d, 1), &[]);
     let long = Duration::from_secs(10);
     vigil.wait_log(&format!("ipvsadm -A {VS} -s rr"), 1, long);
     vigil.wait_log(
@@ -232,10 +160,13 @@ fn checkers_remove_and_restore_real_servers_run_scripts_and_reload() {
         long,
     );
     vigil.wait_log(&format!("ipvsadm -d {VS} -r 10.77.0.2:8081"), 1, long);
-    assert!(within(long, || d.join("down_8081").exists()), "notify_down");
+    assert!(
+        within(long, || d.join("down_8081").exists()).is_some(),
+        "notify_down"
+    );
 
     // vigil status, as JSON and as text.
-    let json: serde_json::Value = serde_json::from_str(&vigil.status(true)).expect("JSON");
+    let json = vigil.json();
     let inst = &json["instances"][0];
     assert_eq!(inst["name"], "VI_1", "{json}");
     assert_eq!(inst["state"], "MASTER", "{json}");
@@ -254,7 +185,7 @@ fn checkers_remove_and_restore_real_servers_run_scripts_and_reload() {
     assert_eq!(rs["checks"][0]["kind"], "HTTP_GET", "{json}");
     assert_eq!(rs["checks"][0]["up"], false, "{json}");
     assert_eq!(vs["real_servers"][1]["ipvs_weight"], 1, "{json}");
-    let text = vigil.status(false);
+    let text = vigil.status_text();
     assert!(
         text.contains("VRRP instance VI_1: MASTER, priority 150 (base 150)"),
         "{text}"
@@ -272,7 +203,10 @@ fn checkers_remove_and_restore_real_servers_run_scripts_and_reload() {
         2,
         long,
     );
-    assert!(within(long, || d.join("up_8081").exists()), "notify_up");
+    assert!(
+        within(long, || d.join("up_8081").exists()).is_some(),
+        "notify_up"
+    );
 
     // SIGHUP with another weight: exactly one edit.
     std::fs::write(&vigil.conf, conf(d, 3)).expect("write config");
@@ -293,22 +227,17 @@ fn checkers_remove_and_restore_real_servers_run_scripts_and_reload() {
     drop(web2);
     vigil.wait_log("Lost quorum for VS [10.77.0.100]:tcp:80", 1, long);
     assert!(
-        within(long, || d.join("quorum_down").exists()),
+        within(long, || d.join("quorum_down").exists()).is_some(),
         "quorum_down"
     );
 
     // SIGTERM: the service leaves the table before the daemon exits.
     vigil.signal(libc::SIGTERM);
-    let exited = within(Duration::from_secs(3), || {
-        vigil.child.try_wait().expect("wait").is_some()
-    });
-    assert!(exited, "{}", vigil.log());
+    let exited = vigil.wait_exit(Duration::from_secs(3));
     assert!(
-        vigil
-            .child
-            .try_wait()
-            .expect("wait")
-            .is_some_and(|s| s.success())
+        exited.is_some_and(|s| s.success()),
+        "{exited:?}\n{}",
+        vigil.log()
     );
     assert!(
         vigil.log().contains(&format!("ipvsadm -D {VS}")),
@@ -369,7 +298,7 @@ fn misc_check_scripts_run_as_script_user_and_an_unsafe_one_is_refused() {
         rs(8082, &own, "            user root\n"),
         rs(8083, &open, "            user root\n"),
     );
-    let vigil = Vigil::start(&lab, d, &conf);
+    let vigil = Vigil::start(&lab, 1, d, &conf, &[]);
     let long = Duration::from_secs(10);
     let uid = |f: &Path| {
         std::fs::read_to_string(f)
@@ -379,7 +308,8 @@ fn misc_check_scripts_run_as_script_user_and_an_unsafe_one_is_refused() {
     };
     assert!(
         within(long, || !uid(&plain_uid).is_empty()
-            && !uid(&own_uid).is_empty()),
+            && !uid(&own_uid).is_empty())
+        .is_some(),
         "the scripts did not run:\n{}",
         vigil.log()
     );
@@ -421,7 +351,7 @@ fn a_file_check_takes_the_real_server_out_and_back_as_the_file_changes() {
          \x20   real_server 10.77.0.2 8081 {{\n        FILE_CHECK {{\n            track_file maint\n        }}\n    }}\n}}\n",
         maint.display()
     );
-    let vigil = Vigil::start(&lab, d, &conf);
+    let vigil = Vigil::start(&lab, 1, d, &conf, &[]);
     let long = Duration::from_secs(10);
     let add = format!("ipvsadm -a {VS} -r 10.77.0.2:8081 -m -w 1");
     let del = format!("ipvsadm -d {VS} -r 10.77.0.2:8081");

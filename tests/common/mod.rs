@@ -1,4 +1,4 @@
-//! Helpers shared by the namespace tests (`tests/run.rs`, `tests/interop.rs`):
+//! Helpers shared by the namespace tests (`tests/run.rs`, `tests/interop.rs`, …):
 //! a lab or a `SKIPPED:` line, vigil and keepalived 2.2.7 run in its nodes,
 //! tcpdump on its bridge, and polling with a deadline.
 #![allow(dead_code)] // each test crate uses its own subset
@@ -53,7 +53,7 @@ pub struct Vigil {
     pub child: Child,
     pub conf: PathBuf,
     log: PathBuf,
-    socket: PathBuf,
+    pub socket: PathBuf,
 }
 
 impl Vigil {
@@ -89,6 +89,31 @@ impl Vigil {
 
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Waits until the log has `text` `n` times, failing with the log.
+    pub fn wait_log(&self, text: &str, n: usize, limit: Duration) {
+        let found = within(limit, || self.log().matches(text).count() >= n);
+        assert!(
+            found.is_some(),
+            "no {n}× {text:?} within {limit:?}:\n{}",
+            self.log()
+        );
+    }
+
+    /// `vigil status` as an operator reads it.
+    pub fn status_text(&self) -> String {
+        let out = Command::new(env!("CARGO_BIN_EXE_vigil"))
+            .args(["status", "--socket"])
+            .arg(&self.socket)
+            .output()
+            .expect("vigil status");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
     /// What `vigil status --json` says, as an operator's script reads it;
