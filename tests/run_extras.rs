@@ -484,6 +484,11 @@ fn frames(pcap: &Path) -> Vec<(String, String)> {
             (Some([0x08, 0x00]), Some(112), ..) => d.get(35).map(|v| format!("vrrp {v}")),
             (Some([0x86, 0xdd]), _, Some(112), _) => d.get(55).map(|v| format!("vrrp {v}")),
             (Some([0x86, 0xdd]), _, Some(58), Some(133)) => Some("rs".to_string()),
+            (Some([0x08, 0x00]), Some(2), ..) => Some("igmp".to_string()),
+            // A hop-by-hop header (router alert) of 8 bytes, then ICMPv6.
+            (Some([0x86, 0xdd]), _, Some(0), Some(58)) if d.get(62) == Some(&143) => {
+                Some("mld".to_string())
+            }
             (Some([0x08, 0x06]), ..) => d
                 .get(28..32)
                 .map(|a| format!("garp {}", std::net::Ipv4Addr::new(a[0], a[1], a[2], a[3]))),
@@ -505,6 +510,14 @@ fn sources(frames: &[(String, String)], what: &str) -> std::collections::BTreeSe
         .collect()
 }
 
+/// What the VMAC tests capture: adverts, ARP, ICMPv6 and the IGMP and MLD
+/// reports (MLD behind a hop-by-hop header).
+fn vmac_capture(lab: &Lab, dir: &Path) -> Capture {
+    let filter = "ip proto 112 or ip6 proto 112 or arp or icmp6 or igmp or ip6 proto 0";
+    Capture::start_filtered(lab, &dir.join("bridge.pcap"), 0, filter)
+        .expect("tcpdump on the bridge")
+}
+
 #[test]
 fn use_vmac_puts_the_vip_on_a_private_macvlan_with_the_virtual_mac_and_removes_it_at_exit() {
     let Some(lab) = lab(2) else { return };
@@ -513,7 +526,7 @@ fn use_vmac_puts_the_vip_on_a_private_macvlan_with_the_virtual_mac_and_removes_i
     // onto the interfaces for the run, as keepalived does.
     lab.sysctl(lab.node(1), &["net.ipv4.conf.all.rp_filter=1"])
         .expect("sysctl");
-    let capture = Capture::start(&lab, dir.path()).expect("tcpdump on the bridge");
+    let capture = vmac_capture(&lab, dir.path());
     let mut a = Vigil::start(&lab, 1, dir.path(), &conf(150, "", "use_vmac"), &[]);
     let b = Vigil::start(&lab, 2, dir.path(), &conf(100, "", "use_vmac"), &[]);
     let vmac = |node| link_and_addresses(&lab, node, "vrrp.51");
@@ -573,6 +586,15 @@ fn use_vmac_puts_the_vip_on_a_private_macvlan_with_the_virtual_mac_and_removes_i
     let virtual_mac = std::collections::BTreeSet::from(["00:00:5e:00:01:33".to_string()]);
     assert_eq!(sources(&seen, "vrrp 51"), virtual_mac, "adverts: {seen:?}");
     assert_eq!(sources(&seen, "garp 10.77.0.100"), virtual_mac, "{seen:?}");
+    // The joins to 224.0.0.18 on the VMACs are reported from the nodes'
+    // own MACs: a switch must not learn the virtual MAC from a Backup.
+    let igmp = sources(&seen, "igmp");
+    assert!(!igmp.is_empty(), "no IGMP report seen: {seen:?}");
+    assert!(
+        igmp.is_disjoint(&virtual_mac),
+        "IGMP from the VMAC: {seen:?}"
+    );
+    assert!(!a.log().contains("IGMP/MLD"), "{}", a.log());
 }
 
 /// An IPv6 instance on a VMAC it names, and an IPv4 one whose adverts
@@ -610,7 +632,7 @@ fn v6_and_xmit_base(with_v4: bool) -> String {
 fn an_ipv6_vmac_sends_from_the_link_local_and_xmit_base_from_eth0_and_a_reload_removes_one() {
     let Some(lab) = lab(1) else { return };
     let dir = open_dir();
-    let capture = Capture::start(&lab, dir.path()).expect("tcpdump on the bridge");
+    let capture = vmac_capture(&lab, dir.path());
     let a = Vigil::start(&lab, 1, dir.path(), &v6_and_xmit_base(true), &[]);
     let vmx61 = || link_and_addresses(&lab, 1, "vmx61");
     let vrrp52 = || link_and_addresses(&lab, 1, "vrrp.52");
@@ -678,6 +700,15 @@ fn an_ipv6_vmac_sends_from_the_link_local_and_xmit_base_from_eth0_and_a_reload_r
         !sources(&seen, "rs").contains("00:00:5e:00:02:3d"),
         "a router solicitation from the virtual MAC: {seen:?}"
     );
+    // The VMAC's joins (ff02::12, its link-local's solicited node) are
+    // reported from eth0; the firewall's maps followed the reload.
+    let mld = sources(&seen, "mld");
+    assert!(mld.contains(&eth0_mac), "no MLD report from eth0: {seen:?}");
+    assert!(
+        !mld.contains("00:00:5e:00:02:3d"),
+        "MLD from the VMAC: {seen:?}"
+    );
+    assert!(!a.log().contains("IGMP/MLD"), "{}", a.log());
 }
 
 #[test]

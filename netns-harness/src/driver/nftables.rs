@@ -1,16 +1,22 @@
-//! keepalived's firewall for instances without accept mode (`no_accept`,
+//! keepalived's firewall. For instances without accept mode (`no_accept`,
 //! the default with `vrrp_strict`): while Master, traffic to and from the
 //! virtual addresses is dropped, as RFC 5798 §6.4.3 asks of a non-owner.
+//! For VMACs (`use_vmac`): the IGMP and MLD reports a VMAC's multicast
+//! joins make leave from its base interface instead, so that a switch never
+//! learns the virtual MAC on a Backup's port from them.
 //!
 //! The tables have `vrrp_nftables.c`'s shape — `table ip keepalived` and
 //! `table ip6 keepalived`, each with a set `vips` and chains `in`/`out`
 //! (filter, priority -1) dropping `daddr @vips`/`saddr @vips`; the IPv6 one
 //! lets neighbour solicitations and adverts through so the Master still
-//! resolves. They are made through the `nft` binary inside the daemon's own
+//! resolves. Each also has a map `vmac_map` from a VMAC to its base; `out`
+//! duplicates a report leaving a VMAC onto the base and drops the
+//! original (the IPv6 one also drops a VMAC's router solicitations). They are made through the `nft` binary inside the daemon's own
 //! namespace: its scripts are atomic, and it keeps libnftnl out of vigil.
 //! IPv6 link-local VIPs go into `vips` as well (keepalived keys them by
 //! interface in a set of their own).
 
+use std::collections::BTreeSet;
 use std::net::IpAddr;
 use std::process::Stdio;
 
@@ -19,14 +25,19 @@ use tokio::process::Command;
 
 use crate::error::{Error, Result};
 
-/// The tables made so far, so that exit removes only what vigil made.
+/// The tables made so far, so that exit removes only what vigil made, and
+/// the VMACs in their maps.
 #[derive(Debug, Default)]
-pub struct NoAcceptTables {
+pub struct KeepalivedTables {
     ipv4: bool,
     ipv6: bool,
+    vmacs: BTreeSet<VmacLink>,
 }
 
-impl NoAcceptTables {
+/// A VMAC's interface index, its base's, and whether it is IPv6's.
+pub type VmacLink = (u32, u32, bool);
+
+impl KeepalivedTables {
     /// Drops (`block`) or again accepts traffic to `addrs`, making the
     /// family's table on first use (replacing one an earlier run left, as
     /// keepalived does).
@@ -60,6 +71,55 @@ impl NoAcceptTables {
         run(&script).await
     }
 
+    /// Makes the maps hold exactly `links`, making a family's table on
+    /// first use.
+    pub async fn set_vmacs(&mut self, links: &BTreeSet<VmacLink>) -> Result<()> {
+        let mut script = String::new();
+        for v6 in [false, true] {
+            let f = family(v6);
+            let gone: Vec<String> = (self.vmacs.difference(links))
+                .filter(|l| l.2 == v6)
+                .map(|l| l.0.to_string())
+                .collect();
+            let new: Vec<&VmacLink> = links
+                .difference(&self.vmacs)
+                .filter(|l| l.2 == v6)
+                .collect();
+            if !gone.is_empty() {
+                let gone = gone.join(", ");
+                script.push_str(&format!(
+                    "delete element {f} keepalived vmac_map {{ {gone} }}\n"
+                ));
+                if v6 {
+                    script.push_str(&format!(
+                        "delete element ip6 keepalived vmac_set {{ {gone} }}\n"
+                    ));
+                }
+            }
+            if new.is_empty() {
+                continue;
+            }
+            let made = if v6 { &mut self.ipv6 } else { &mut self.ipv4 };
+            if !std::mem::replace(made, true) {
+                script.push_str(&table(v6));
+            }
+            let pairs: Vec<String> = new.iter().map(|l| format!("{} : {}", l.0, l.1)).collect();
+            script.push_str(&format!(
+                "add element {f} keepalived vmac_map {{ {} }}\n",
+                pairs.join(", ")
+            ));
+            if v6 {
+                let vmacs: Vec<String> = new.iter().map(|l| l.0.to_string()).collect();
+                script.push_str(&format!(
+                    "add element ip6 keepalived vmac_set {{ {} }}\n",
+                    vmacs.join(", ")
+                ));
+            }
+        }
+        self.vmacs = links.clone();
+        run(&script).await
+    }
+
     /// Deletes the tables vigil made (at exit).
     pub async fn remove(&mut self) -> Result<()> {
         let mut script = String::new();
@@ -68,6 +128,7 @@ impl NoAcceptTables {
                 script.push_str(&format!("delete table {} keepalived\n", family(v6)));
             }
         }
+        self.vmacs.clear();
         run(&script).await
     }
 }
@@ -79,21 +140,32 @@ fn family(v6: bool) -> &'static str {
 /// The family's table, empty; `table` before `delete table` makes the
 /// delete succeed whether or not an old one exists.
 fn table(v6: bool) -> String {
-    let (f, ty) = (family(v6), if v6 { "ipv6_addr" } else { "ipv4_addr" });
-    let (nd_set, nd_rule) = if v6 {
+    let f = family(v6);
+    let (ty, nd_set, nd_rule, reports) = if v6 {
         (
+            "ipv6_addr",
             "  set neighbor-discovery { type icmpv6_type; flags constant; \
-             elements = { nd-neighbor-solicit, nd-neighbor-advert } }\n",
+             elements = { nd-neighbor-solicit, nd-neighbor-advert } }\n  \
+             set vmac_set { type iface_index; }\n",
             "icmpv6 type @neighbor-discovery accept; ",
+            "icmpv6 type mld2-listener-report meta oifkind \"macvlan\" \
+             dup to ip6 daddr device oif map @vmac_map drop; \
+             icmpv6 type nd-router-solicit meta oifkind \"macvlan\" oif @vmac_set drop; ",
         )
     } else {
-        ("", "")
+        (
+            "ipv4_addr",
+            "",
+            "",
+            "ip protocol igmp meta oifkind \"macvlan\" dup to ip daddr device oif map @vmac_map drop; ",
+        )
     };
     format!(
         "table {f} keepalived\ndelete table {f} keepalived\ntable {f} keepalived {{
   set vips {{ type {ty}; }}
+  map vmac_map {{ type iface_index : iface_index; }}
 {nd_set}  chain in {{ type filter hook input priority -1; policy accept; {nd_rule}{f} daddr @vips drop; }}
-  chain out {{ type filter hook output priority -1; policy accept; {nd_rule}{f} saddr @vips drop; }}
+  chain out {{ type filter hook output priority -1; policy accept; {reports}{nd_rule}{f} saddr @vips drop; }}
 }}\n"
     )
 }

@@ -28,6 +28,7 @@ use vigil_core::vrrp::vmac::{self, Vmac};
 
 use super::host::Interfaces;
 use super::netlink::Netlink;
+use super::nftables::{KeepalivedTables, VmacLink};
 use super::sysctl;
 use crate::error::{Error, Result};
 
@@ -35,6 +36,7 @@ use crate::error::{Error, Result};
 struct Ours {
     index: u32,
     base: String,
+    base_index: u32,
     instance: String,
     /// IPv4 VMACs are the ones that change their base's sysctls.
     ipv4: bool,
@@ -62,7 +64,8 @@ impl Vmacs {
     /// Makes (or adopts) the VMAC of every `use_vmac` instance in
     /// `resolved` and moves the instance onto it; an instance whose VMAC
     /// cannot be made is left out, with an error. `host` is read again, so
-    /// that it has the VMACs. Returns the VMACs' names, for
+    /// that it has the VMACs, and `firewall` moves their reports onto the
+    /// bases before they come up. Returns the VMACs' names, for
     /// [`keep`](Self::keep) once the config runs.
     pub async fn prepare(
         &mut self,
@@ -70,6 +73,7 @@ impl Vmacs {
         host: &mut Interfaces,
         config: &Config,
         resolved: &mut Resolved,
+        firewall: &mut KeepalivedTables,
     ) -> BTreeSet<String> {
         let taken = |name: &str, base: &str| {
             host.link(name).is_some_and(|l| {
@@ -107,12 +111,25 @@ impl Vmacs {
             names.insert(p.name.clone());
             true
         });
+        // Into the firewall's maps before they come up and join groups.
+        let new = made
+            .iter()
+            .filter_map(|p| Some((host.link(&p.name)?.index, host.link(&p.base)?.index, p.ipv6)));
+        guard(firewall, &self.links().into_iter().chain(new).collect()).await;
         for p in &made {
             if let Err(e) = self.start(netlink, host, p, resolved).await {
                 error!("({}) VMAC {}: {e}", p.instance, p.name);
             }
         }
         names
+    }
+
+    /// Every VMAC as the firewall's maps hold it.
+    pub fn links(&self) -> BTreeSet<VmacLink> {
+        self.ours
+            .values()
+            .map(|o| (o.index, o.base_index, !o.ipv4))
+            .collect()
     }
 
     /// The running config uses (only) these VMACs.
@@ -155,15 +172,18 @@ impl Vmacs {
         p: &Vmac,
         resolved: &Resolved,
     ) -> Result<()> {
-        let index = host
-            .link(&p.name)
-            .map(|l| l.index)
-            .ok_or_else(|| Error::Config(format!("{} did not appear", p.name)))?;
+        let index_of = |name: &str| {
+            host.link(name)
+                .map(|l| l.index)
+                .ok_or_else(|| Error::Config(format!("{name} did not appear")))
+        };
+        let index = index_of(&p.name)?;
         self.ours.insert(
             p.name.clone(),
             Ours {
                 index,
                 base: p.base.clone(),
+                base_index: index_of(&p.base)?,
                 instance: p.instance.clone(),
                 ipv4: !p.ipv6,
             },
@@ -252,6 +272,14 @@ impl Vmacs {
         if let Some(r) = self.rp_filter.take() {
             restore_rp_filter(&r);
         }
+    }
+}
+
+/// Makes the firewall's maps hold `links`, so that the IGMP and MLD
+/// reports of those VMACs leave from their bases.
+pub async fn guard(firewall: &mut KeepalivedTables, links: &BTreeSet<VmacLink>) {
+    if let Err(e) = firewall.set_vmacs(links).await {
+        error!("moving the VMACs' IGMP/MLD reports to their base interfaces: {e}");
     }
 }
 

@@ -23,13 +23,13 @@ use super::drop_log::DropLog;
 use super::host::Interfaces;
 use super::memory;
 use super::netlink::Netlink;
-use super::nftables::NoAcceptTables;
+use super::nftables::KeepalivedTables;
 use super::notify;
 use super::notify_fifo::NotifyFifos;
 use super::routes::{Statics, VirtualRoutes};
 use super::smtp_alert::SmtpAlerts;
 use super::track::{Report, Trackers};
-use super::vmac::Vmacs;
+use super::vmac::{self, Vmacs};
 use super::vrrp_socket::{Family, VrrpSocket};
 use crate::error::{Error, Result};
 
@@ -65,7 +65,7 @@ struct Vrrp {
     trackers: Trackers,
     reports: mpsc::Sender<Report>,
     announcer: Announcer,
-    no_accept: NoAcceptTables,
+    firewall: KeepalivedTables,
     fifos: NotifyFifos,
     mail: SmtpAlerts,
     routes: VirtualRoutes,
@@ -108,7 +108,7 @@ pub async fn serve(
         trackers: Trackers::default(),
         reports,
         announcer: Announcer::open()?,
-        no_accept: NoAcceptTables::default(),
+        firewall: KeepalivedTables::default(),
         fifos,
         mail,
         routes: VirtualRoutes::default(),
@@ -139,10 +139,11 @@ pub async fn serve(
         if std::mem::take(&mut vrrp.tidy) {
             vrrp.close_unused_sockets();
             vrrp.vmacs.retire(&vrrp.netlink).await;
+            vmac::guard(&mut vrrp.firewall, &vrrp.vmacs.links()).await;
         }
         if vrrp.stopping {
-            if let Err(e) = vrrp.no_accept.remove().await {
-                error!("removing the no_accept tables: {e}");
+            if let Err(e) = vrrp.firewall.remove().await {
+                error!("removing the keepalived nftables tables: {e}");
             }
             vrrp.statics.remove(&vrrp.netlink, &vrrp.host).await;
             if vrrp.release_on_stop {
@@ -230,7 +231,13 @@ impl Vrrp {
         let mut resolved = resolve::resolve(&self.config, &self.resolution_host());
         let vmacs = self
             .vmacs
-            .prepare(&self.netlink, &mut self.host, &self.config, &mut resolved)
+            .prepare(
+                &self.netlink,
+                &mut self.host,
+                &self.config,
+                &mut resolved,
+                &mut self.firewall,
+            )
             .await;
         (resolved, vmacs)
     }
@@ -455,7 +462,7 @@ impl Vrrp {
                     addrs,
                     block,
                 } => {
-                    if let Err(e) = self.no_accept.apply(&addrs, block).await {
+                    if let Err(e) = self.firewall.apply(&addrs, block).await {
                         error!("({instance}) no_accept firewall: {e}");
                     }
                 }
