@@ -758,3 +758,100 @@ fn a_vmac_left_by_a_sigkilled_run_is_adopted_and_its_stale_vip_removed() {
         b.log()
     );
 }
+
+/// The `/proc/PID/task/TID` directory of `pid`'s thread named `name`.
+fn thread_dir(pid: u32, name: &str) -> Option<std::path::PathBuf> {
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|t| std::fs::read_to_string(t.join("comm")).is_ok_and(|c| c.trim() == name))
+}
+
+/// A thread's nice value, real-time priority and policy (`/proc/…/stat`
+/// fields 19, 40 and 41, counted after the command name).
+fn thread_sched(dir: &Path) -> (i64, i64, i64) {
+    let stat = std::fs::read_to_string(dir.join("stat")).expect("stat");
+    let after = &stat[stat.rfind(')').expect("comm") + 2..];
+    let f: Vec<i64> = after
+        .split_whitespace()
+        .map(|w| w.parse().unwrap_or(0))
+        .collect();
+    // `after` starts at field 3.
+    (f[19 - 3], f[40 - 3], f[41 - 3])
+}
+
+#[test]
+fn vrrp_scheduling_settings_apply_to_the_vrrp_thread() {
+    let Some(lab) = lab(1) else { return };
+    let dir = open_dir();
+    let rt = "global_defs {\n vrrp_rt_priority 20\n vrrp_rlimit_rttime 50000\n vrrp_cpu_affinity 0\n vrrp_no_swap\n}\n";
+    let mut a = Vigil::start(&lab, 1, dir.path(), &conf(150, rt, ""), &[]);
+    let vrrp = || thread_dir(a.child.id(), "vrrp");
+    assert!(
+        within(Duration::from_secs(5), || vrrp().is_some()).is_some(),
+        "{}",
+        a.log()
+    );
+    let t = vrrp().expect("the VRRP thread");
+    // SCHED_RR (2) at 20.
+    assert_eq!(
+        thread_sched(&t).1..=thread_sched(&t).2,
+        20..=2,
+        "{}",
+        a.log()
+    );
+    let status = std::fs::read_to_string(t.join("status")).expect("status");
+    assert!(
+        status
+            .lines()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>() == ["Cpus_allowed_list:", "0"]),
+        "{status}"
+    );
+    // The main thread keeps its own scheduling.
+    let main = std::path::PathBuf::from(format!("/proc/{}/task/{}", a.child.id(), a.child.id()));
+    assert_eq!(thread_sched(&main).2, 0, "main thread not SCHED_OTHER");
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", a.child.id())).expect("limits");
+    let rttime: Vec<&str> = limits
+        .lines()
+        .find(|l| l.starts_with("Max realtime timeout"))
+        .map(|l| l.split_whitespace().skip(3).collect())
+        .unwrap_or_default();
+    assert_eq!(rttime, ["25000", "50000", "us"], "{limits}");
+    let locked = std::fs::read_to_string(format!("/proc/{}/status", a.child.id())).expect("status");
+    let vmlck = locked
+        .lines()
+        .find(|l| l.starts_with("VmLck:"))
+        .unwrap_or("");
+    assert_ne!(vmlck.split_whitespace().nth(1), Some("0"), "{locked}");
+
+    // A nice value instead, by a reload: it waits for a restart.
+    std::fs::write(
+        &a.conf,
+        conf(150, "global_defs {\n vrrp_priority -5\n}\n", ""),
+    )
+    .expect("write");
+    a.signal(libc::SIGHUP);
+    a.wait_log(
+        "takes effect when vigil restarts",
+        1,
+        Duration::from_secs(5),
+    );
+    assert_eq!(thread_sched(&t).2, 2, "a reload changed the policy");
+    a.signal(libc::SIGTERM);
+    assert!(a.wait_exit(Duration::from_secs(5)).is_some(), "{}", a.log());
+    let b = Vigil::start(
+        &lab,
+        1,
+        dir.path(),
+        &conf(150, "global_defs {\n vrrp_priority -5\n}\n", ""),
+        &[],
+    );
+    let bt = || thread_dir(b.child.id(), "vrrp");
+    assert!(
+        within(Duration::from_secs(5), || bt().is_some()).is_some(),
+        "{}",
+        b.log()
+    );
+    let (nice, _, policy) = thread_sched(&bt().expect("the VRRP thread"));
+    assert_eq!((nice, policy), (-5, 0), "{}", b.log());
+}

@@ -505,6 +505,64 @@ fn global_defs_typos_and_values() {
 }
 
 #[test]
+fn process_scheduling_for_vrrp_and_checkers() {
+    let p = parse_str(
+        "global_defs {\n vrrp_priority -10\n vrrp_rt_priority 50\n vrrp_rlimit_rtime 1\n vrrp_cpu_affinity 0 1\n vrrp_no_swap\n checker_rt_priority 120\n checker_priority 20\n checker_cpu_affinity 0 x\n}\n",
+    );
+    let m: Vec<(u32, &str)> = p
+        .diagnostics
+        .iter()
+        .map(|d| (d.line, d.message.as_str()))
+        .collect();
+    assert_eq!(
+        m,
+        vec![
+            (
+                4,
+                "Keyword 'vrrp_rlimit_rtime' is deprecated - please use 'vrrp_rlimit_rttime'"
+            ),
+            (
+                7,
+                "checker process real-time priority 120 greater than maximum 99 - setting to maximum"
+            ),
+            (8, "checker_priority: number '20' outside range [-20, 19]"),
+            (9, "checker_cpu_affinity: invalid number 'x'"),
+        ]
+    );
+    let g = &p.model.global;
+    let vrrp = &g.vrrp_process;
+    assert_eq!(
+        (
+            vrrp.nice,
+            vrrp.rt_priority,
+            vrrp.rlimit_rttime,
+            &vrrp.cpu_affinity[..],
+            vrrp.no_swap
+        ),
+        (Some(-10), Some(50), Some(2), &[0, 1][..], true)
+    );
+    let checker = &g.checker_process;
+    assert_eq!(
+        (
+            checker.nice,
+            checker.rt_priority,
+            &checker.cpu_affinity[..],
+            checker.no_swap
+        ),
+        (None, Some(99), &[][..], false)
+    );
+    // Printed and read again, the same.
+    let again = parse_str(&vigil_core::config::print::print(&p.model));
+    assert_eq!(
+        (
+            &again.model.global.vrrp_process,
+            &again.model.global.checker_process
+        ),
+        (vrrp, checker)
+    );
+}
+
+#[test]
 fn too_many_vips_move_to_excluded() {
     let vips: String = (0..300)
         .map(|i| format!("  10.1.{}.{}\n", i / 200, i % 200 + 1))

@@ -28,7 +28,7 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use super::model::addr::{IpAddress, IpPrefix, Route, Rule};
-use super::model::global::GlobalDefs;
+use super::model::global::{GlobalDefs, Scheduling};
 use super::model::{Config, RawItem, Script};
 
 /// The config as keepalived.conf text.
@@ -277,6 +277,25 @@ pub(crate) fn rule(r: &Rule) -> Vec<String> {
     w
 }
 
+/// `who`'s `*_priority`, `*_rt_priority`, … lines.
+fn scheduling(o: &mut Out, who: &str, s: &Scheduling) {
+    if let Some(n) = s.nice {
+        o.kv(&format!("{who}_priority"), n);
+    }
+    if let Some(p) = s.rt_priority {
+        o.kv(&format!("{who}_rt_priority"), p);
+    }
+    if let Some(l) = s.rlimit_rttime {
+        o.kv(&format!("{who}_rlimit_rttime"), l);
+    }
+    if !s.cpu_affinity.is_empty() {
+        let mut w = vec![format!("{who}_cpu_affinity")];
+        w.extend(s.cpu_affinity.iter().map(u16::to_string));
+        o.line(&w);
+    }
+    o.bare(&format!("{who}_no_swap"), s.no_swap);
+}
+
 fn global_defs(o: &mut Out, g: &GlobalDefs) {
     let d = GlobalDefs::default();
     if *g == d {
@@ -436,6 +455,9 @@ fn global_defs(o: &mut Out, g: &GlobalDefs) {
         .any(|r| r.words.first().is_some_and(|w| w == "dynamic_interfaces"));
     o.bare("dynamic_interfaces", g.dynamic_interfaces && !raw_dynamic);
     o.bare("lvs_flush", g.lvs_flush);
+    for (who, s) in [("vrrp", &g.vrrp_process), ("checker", &g.checker_process)] {
+        scheduling(o, who, s);
+    }
     for item in &g.unmodelled {
         o.raw(item);
     }

@@ -24,6 +24,7 @@
 //!   ([`notify_queue`]); all run by [`scripts`]; [`notify_fifo`]: the notify FIFOs;
 //!   [`smtp_alert`]: the alert mails
 //! - [`users`]: the users and groups scripts run as
+//! - [`scheduling`]: the threads' priorities, CPUs and memory locking
 //! - [`signals`], [`clock`]; [`memory`]: what startup leaves resident, given back
 //! - [`checkers`]: the director driven by probes, scripts and an IPVS
 //!   backend; [`probe`]: the health checkers' probes (TCP, HTTP/SSL, SMTP,
@@ -50,6 +51,7 @@ pub mod notify_fifo;
 pub mod notify_queue;
 pub mod probe;
 pub mod routes;
+pub mod scheduling;
 pub mod scripts;
 pub mod signals;
 pub mod smtp_alert;
@@ -68,9 +70,11 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
+use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 use tracing::{error, info, warn};
 use vigil_core::config::Config;
+use vigil_core::config::model::global::Scheduling;
 
 use crate::error::{Error, Result};
 use checkers::Order;
@@ -109,6 +113,11 @@ pub fn run(
         // Before anything else: a SIGTERM during startup must stop us cleanly.
         let mut signals = Signals::install()?;
         raise_file_limit();
+        scheduling::process(&config.global);
+        let mut running_global = config.global.clone();
+        // keepalived logs a SIGXCPU rather than dying of it.
+        let mut xcpu = signal(SignalKind::from_raw(libc::SIGXCPU))
+            .map_err(Error::io("installing the SIGXCPU handler"))?;
         // The daemon's work does not depend on the status socket: without
         // it, only `vigil status` is blind.
         let socket = options
@@ -130,7 +139,8 @@ pub fn run(
             let (tx, orders) = mpsc::unbounded_channel();
             let config = config.clone();
             let release = !options.dont_release_ipvs;
-            threads.push(spawn("checker", done_tx.clone(), move || {
+            let sched = config.global.checker_process.clone();
+            threads.push(spawn("checker", sched, done_tx.clone(), move || {
                 checkers::serve(config, checkers::backend(), release, orders)
             })?);
             Some(tx)
@@ -138,7 +148,8 @@ pub fn run(
         let (control, orders) = mpsc::unbounded_channel();
         let release = !options.dont_release_vrrp;
         let vips = checker.clone();
-        threads.push(spawn("VRRP", done_tx, move || {
+        let sched = config.global.vrrp_process.clone();
+        threads.push(spawn("VRRP", sched, done_tx, move || {
             vrrp::serve(config, release, orders, vips)
         })?);
         let asker = Asker {
@@ -175,10 +186,13 @@ pub fn run(
                     // daemon stops rather than run half of itself.
                     stop();
                 }
+                Some(()) = xcpu.recv() => warn!("{}", scheduling::SIGXCPU_MESSAGE),
                 request = signals.next() => match request {
                     Request::Stop => stop(),
                     Request::Reload => match reload() {
                         Ok(config) => {
+                            scheduling::reloaded(&running_global, &config.global);
+                            running_global = config.global.clone();
                             scripts::configure(&config.global);
                             match &checker {
                                 Some(c) => {
@@ -221,11 +235,12 @@ pub fn run(
     })
 }
 
-/// Runs `serve` on a thread of its own with its own current-thread
-/// runtime, so that no other thread's load can delay its timers; `done`
-/// hears when it ends.
+/// Runs `serve` on a thread of its own, scheduled as `sched` asks, with
+/// its own current-thread runtime, so that no other thread's load can
+/// delay its timers; `done` hears when it ends.
 fn spawn<F, Fut>(
     name: &'static str,
+    sched: Scheduling,
     done: mpsc::UnboundedSender<()>,
     serve: F,
 ) -> Result<(&'static str, JoinHandle<Result<()>>)>
@@ -236,6 +251,7 @@ where
     let thread = std::thread::Builder::new()
         .name(name.to_lowercase())
         .spawn(move || {
+            scheduling::this_thread(name, &sched);
             let result = new_runtime().and_then(|rt| rt.block_on(serve()));
             // The main thread may be gone already; nothing to tell then.
             let _ = done.send(());

@@ -5,7 +5,7 @@ use std::time::Duration;
 use super::{Builder, Cx};
 use crate::config::diag::DiagKind;
 use crate::config::keywords::Ctx;
-use crate::config::model::global::{LvsSyncDaemon, NotifyFifo, SmtpServer};
+use crate::config::model::global::{GlobalDefs, LvsSyncDaemon, NotifyFifo, SmtpServer};
 use crate::config::parser::Node;
 use crate::config::value;
 
@@ -302,6 +302,7 @@ pub(crate) fn global_defs(b: &mut Builder, n: &Node) {
                     *slot = Some(fifo);
                 }
             }
+            kw if scheduling(cx, n, kw, &mut g) => {}
             _ => {
                 cx.other(n, Ctx::GlobalDefs, &mut g.unmodelled);
                 continue;
@@ -310,6 +311,89 @@ pub(crate) fn global_defs(b: &mut Builder, n: &Node) {
         cx.no_block(n, Ctx::GlobalDefs);
     }
     b.cfg.global = g;
+}
+
+/// `vrrp_*` and `checker_*` scheduling keywords, with keepalived's checks
+/// and messages; false for any other keyword.
+fn scheduling(cx: &mut Cx, n: &Node, kw: &str, g: &mut GlobalDefs) -> bool {
+    let Some((who, setting)) = kw.split_once('_') else {
+        return false;
+    };
+    let s = match who {
+        "vrrp" => &mut g.vrrp_process,
+        "checker" => &mut g.checker_process,
+        _ => return false,
+    };
+    match setting {
+        "priority" => {
+            let then = format!("Invalid {who} process priority specified - keepalived ignores it");
+            s.nice = cx.int(n, 0, -20, 19, &then).map(|v| v as i8).or(s.nice);
+            cx.extra(n, 1);
+        }
+        "rt_priority" => {
+            let Some(w) = cx.arg(n, 0) else { return true };
+            let v = match value::read_int(&w.text, i64::from(i32::MIN), i64::from(i32::MAX)) {
+                Ok(v) => v,
+                Err(e) => {
+                    let then = format!("{who} process real-time priority '{}' invalid", w.text);
+                    cx.bad_number(n, w, e, &then);
+                    return true;
+                }
+            };
+            // SCHED_RR's range on Linux, as sched_get_priority_min/max say.
+            let clamped = v.clamp(1, 99);
+            if clamped != v {
+                let edge = if v < 1 {
+                    "less than minimum 1"
+                } else {
+                    "greater than maximum 99"
+                };
+                let end = if v < 1 { "minimum" } else { "maximum" };
+                cx.warn(
+                    DiagKind::Adjusted,
+                    w.pos,
+                    w.text.clone(),
+                    format!("{who} process real-time priority {v} {edge} - setting to {end}"),
+                );
+            }
+            s.rt_priority = Some(clamped as u8);
+            cx.extra(n, 1);
+        }
+        "rlimit_rttime" | "rlimit_rtime" => {
+            if setting == "rlimit_rtime" {
+                cx.warn(
+                    DiagKind::Deprecated,
+                    n.pos(),
+                    kw.to_string(),
+                    format!("Keyword '{kw}' is deprecated - please use '{who}_rlimit_rttime'"),
+                );
+            }
+            let then = format!("Invalid {who} real-time limit - keepalived ignores it");
+            if let Some(v) = cx.uint(n, 0, 1, u64::from(u32::MAX), &then) {
+                // Halved for the warning, which must not be 0.
+                s.rlimit_rttime = Some((v as u32).max(2));
+            }
+            cx.extra(n, 1);
+        }
+        "cpu_affinity" => {
+            // CPU_SETSIZE bounds it here; keepalived's bound, the CPUs
+            // online, is the host's, which the daemon checks.
+            let mut cpus = Vec::new();
+            for i in 0..n.args().len().max(1) {
+                let Some(cpu) = cx.uint(n, i, 0, 1023, "keepalived ignores the whole list") else {
+                    return true;
+                };
+                cpus.push(cpu as u16);
+            }
+            s.cpu_affinity = cpus;
+        }
+        "no_swap" => {
+            s.no_swap = true;
+            cx.extra(n, 0);
+        }
+        _ => return false,
+    }
+    true
 }
 
 /// `*_repeat`: 0 is accepted and made 1, with keepalived's warning.

@@ -64,8 +64,31 @@ pub struct GlobalDefs {
     pub notify_fifo: Option<NotifyFifo>,
     pub vrrp_notify_fifo: Option<NotifyFifo>,
     pub lvs_notify_fifo: Option<NotifyFifo>,
+    /// `vrrp_priority`, `vrrp_rt_priority`, … : how VRRP's thread runs.
+    pub vrrp_process: Scheduling,
+    /// The same for the health checkers' thread (`checker_*`).
+    pub checker_process: Scheduling,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unmodelled: Vec<RawItem>,
+}
+
+/// How the thread doing one kind of work is scheduled (keepalived sets
+/// these on the process doing it): `*_priority`, `*_rt_priority`,
+/// `*_rlimit_rttime`, `*_cpu_affinity` and `*_no_swap`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Scheduling {
+    /// A nice value, -20 to 19; not applied with `rt_priority`.
+    pub nice: Option<i8>,
+    /// SCHED_RR at this priority, 1 to 99.
+    pub rt_priority: Option<u8>,
+    /// With `rt_priority`: µs of CPU without blocking before SIGXCPU (half)
+    /// and SIGKILL (all); `None` is keepalived's 10,000.
+    pub rlimit_rttime: Option<u32>,
+    /// The CPUs it may run on; empty: any.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cpu_affinity: Vec<u16>,
+    /// Lock the daemon's pages in memory as they are touched.
+    pub no_swap: bool,
 }
 
 /// `notify_fifo PATH [USER [GROUP]]`: created if absent, owned by USER.
@@ -117,6 +140,8 @@ impl Default for GlobalDefs {
             notify_fifo: None,
             vrrp_notify_fifo: None,
             lvs_notify_fifo: None,
+            vrrp_process: Scheduling::default(),
+            checker_process: Scheduling::default(),
             unmodelled: Vec::new(),
         }
     }
