@@ -855,3 +855,21 @@ fn vrrp_scheduling_settings_apply_to_the_vrrp_thread() {
     let (nice, _, policy) = thread_sched(&bt().expect("the VRRP thread"));
     assert_eq!((nice, policy), (-5, 0), "{}", b.log());
 }
+
+#[test]
+fn vmac_prefix_names_the_vmac() {
+    let Some(lab) = lab(1) else { return };
+    let dir = open_dir();
+    let before = "global_defs {\n vmac_prefix vm\n}\n";
+    let a = Vigil::start(&lab, 1, dir.path(), &conf(150, before, "use_vmac"), &[]);
+    let vmac = || link_and_addresses(&lab, 1, "vm.51");
+    assert!(
+        within(Duration::from_secs(6), || vmac()
+            .contains("inet 10.77.0.100/24"))
+        .is_some(),
+        "no VIP on vm.51:\n{}\n{}",
+        vmac(),
+        a.log()
+    );
+    assert!(link_and_addresses(&lab, 1, "vrrp.51").is_empty());
+}

@@ -563,6 +563,18 @@ fn process_scheduling_for_vrrp_and_checkers() {
 }
 
 #[test]
+fn vmac_prefix_once() {
+    let p = parse_str("global_defs {\n vmac_prefix vm\n vmac_prefix other\n}\n");
+    assert_eq!(
+        one_of(&p),
+        "vmac prefix has already been specified - ignoring other"
+    );
+    assert_eq!(p.model.global.vmac_prefix.as_deref(), Some("vm"));
+    let again = parse_str(&vigil_core::config::print::print(&p.model));
+    assert_eq!(again.model.global.vmac_prefix.as_deref(), Some("vm"));
+}
+
+#[test]
 fn too_many_vips_move_to_excluded() {
     let vips: String = (0..300)
         .map(|i| format!("  10.1.{}.{}\n", i / 200, i % 200 + 1))

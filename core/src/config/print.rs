@@ -448,6 +448,9 @@ fn global_defs(o: &mut Out, g: &GlobalDefs) {
     if let Some(i) = &g.default_interface {
         o.kv("default_interface", i);
     }
+    if let Some(p) = &g.vmac_prefix {
+        o.kv("vmac_prefix", p);
+    }
     // `dynamic_interfaces` is also kept raw, with its options.
     let raw_dynamic = g
         .unmodelled

@@ -65,7 +65,8 @@ pub fn plan(
                         inst.name
                     ));
                 }
-                let name = free_name(inst.virtual_router_id, ipv6, |n| {
+                let prefix = config.global.vmac_prefix.as_deref().unwrap_or("vrrp");
+                let name = free_name(prefix, inst.virtual_router_id, ipv6, |n| {
                     used.iter().any(|u| u == n) || taken(n, base)
                 });
                 used.push(name.clone());
@@ -84,9 +85,10 @@ pub fn plan(
     out
 }
 
-/// `vrrp.VRID`, then `vrrpN.VRID` (IPv6 tries N = 6 first) until one is free.
-fn free_name(vrid: u8, ipv6: bool, in_use: impl Fn(&str) -> bool) -> String {
-    let first = format!("vrrp.{vrid}");
+/// `PREFIX.VRID`, then `PREFIXN.VRID` (IPv6 tries N = 6 first) until one
+/// is free; `prefix` is `vrrp` unless `vmac_prefix` says otherwise.
+fn free_name(prefix: &str, vrid: u8, ipv6: bool, in_use: impl Fn(&str) -> bool) -> String {
+    let first = fit(prefix, &format!(".{vrid}"));
     if !in_use(&first) {
         return first;
     }
@@ -95,9 +97,20 @@ fn free_name(vrid: u8, ipv6: bool, in_use: impl Fn(&str) -> bool) -> String {
         .into_iter()
         .chain((1u32..).filter(move |&n| !ipv6 || n != 6));
     numbers
-        .map(|n| format!("vrrp{n}.{vrid}"))
+        .map(|n| fit(prefix, &format!("{n}.{vrid}")))
         .find(|n| !in_use(n))
         .unwrap_or(first)
+}
+
+/// `prefix` then `suffix`, the prefix cut as keepalived cuts it so that
+/// the name fits an interface name (15 bytes).
+fn fit(prefix: &str, suffix: &str) -> String {
+    let room = 15usize.saturating_sub(suffix.len());
+    let mut end = prefix.len().min(room);
+    while !prefix.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}{suffix}", &prefix[..end])
 }
 
 /// The configured MAC (five octets take the VRID as the sixth), else the
@@ -180,6 +193,28 @@ mod tests {
                 ("vrrp6.51".into(), [0, 0, 0x5e, 0, 2, 51]),
                 ("vrrp1.51".into(), [0, 0, 0x5e, 0, 1, 51]),
             ]
+        );
+    }
+
+    #[test]
+    fn vmac_prefix_names_them_and_is_cut_to_fit() {
+        let c = config(&format!(
+            "global_defs {{\n vmac_prefix vm\n}}\n{}{}",
+            instance("a", 51, "10.0.0.100", ""),
+            instance("b", 51, "fd00::100", ""),
+        ));
+        let none = |_: &str, _: &str| false;
+        let got: Vec<String> = names(&c, &none).into_iter().map(|n| n.0).collect();
+        assert_eq!(got, ["vm.51", "vm6.51"]);
+        // 15 bytes at most: the prefix gives way, the VRID does not.
+        assert_eq!(
+            free_name("averylongprefix", 255, false, |_| false),
+            "averylongpr.255"
+        );
+        assert_eq!(
+            free_name("averylongprefix", 255, true, |n| n.ends_with("x.255")
+                || n.ends_with("r.255")),
+            "averylongp6.255"
         );
     }
 

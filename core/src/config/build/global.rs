@@ -276,6 +276,24 @@ pub(crate) fn global_defs(b: &mut Builder, n: &Node) {
                     });
                 }
             }
+            "vmac_prefix" => {
+                if let Some(w) = cx.arg(n, 0) {
+                    if g.vmac_prefix.is_some() {
+                        cx.error(
+                            DiagKind::Duplicate,
+                            w.pos,
+                            w.text.clone(),
+                            format!(
+                                "vmac prefix has already been specified - ignoring {}",
+                                w.text
+                            ),
+                        );
+                    } else {
+                        g.vmac_prefix = Some(w.text.clone());
+                    }
+                    cx.extra(n, 1);
+                }
+            }
             "dynamic_interfaces" => {
                 g.dynamic_interfaces = true;
                 g.unmodelled.push(super::raw(n));

@@ -57,6 +57,8 @@ pub struct GlobalDefs {
     pub vrrp_mcast_group6: Ipv6Addr,
     pub lvs_sync_daemon: Option<LvsSyncDaemon>,
     pub default_interface: Option<String>,
+    /// What VMAC names start with, `vrrp` unless set.
+    pub vmac_prefix: Option<String>,
     pub dynamic_interfaces: bool,
     pub checker_log_all_failures: bool,
     pub lvs_flush: bool,
@@ -134,6 +136,7 @@ impl Default for GlobalDefs {
             vrrp_mcast_group6: Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12),
             lvs_sync_daemon: None,
             default_interface: None,
+            vmac_prefix: None,
             dynamic_interfaces: false,
             checker_log_all_failures: false,
             lvs_flush: false,
