@@ -9,9 +9,10 @@
 //! `table ip6 keepalived`, each with a set `vips` and chains `in`/`out`
 //! (filter, priority -1) dropping `daddr @vips`/`saddr @vips`; the IPv6 one
 //! lets neighbour solicitations and adverts through so the Master still
-//! resolves. Each also has a map `vmac_map` from a VMAC to its base; `out`
-//! duplicates a report leaving a VMAC onto the base and drops the
-//! original (the IPv6 one also drops a VMAC's router solicitations). They are made through the `nft` binary inside the daemon's own
+//! resolves. With VMACs, each also gets a map `vmac_map` from a VMAC to its
+//! base, and `out` duplicates a report leaving a VMAC onto the base and
+//! drops the original (the IPv6 one also drops a VMAC's router
+//! solicitations). They are made through the `nft` binary inside the daemon's own
 //! namespace: its scripts are atomic, and it keeps libnftnl out of vigil.
 //! IPv6 link-local VIPs go into `vips` as well (keepalived keys them by
 //! interface in a set of their own).
@@ -31,6 +32,8 @@ use crate::error::{Error, Result};
 pub struct KeepalivedTables {
     ipv4: bool,
     ipv6: bool,
+    /// Whether each family's table (IPv4, IPv6) has [`vmac_parts`].
+    vmac_parts: [bool; 2],
     vmacs: BTreeSet<VmacLink>,
 }
 
@@ -103,6 +106,9 @@ impl KeepalivedTables {
             if !std::mem::replace(made, true) {
                 script.push_str(&table(v6));
             }
+            if !std::mem::replace(&mut self.vmac_parts[usize::from(v6)], true) {
+                script.push_str(&vmac_parts(v6));
+            }
             let pairs: Vec<String> = new.iter().map(|l| format!("{} : {}", l.0, l.1)).collect();
             script.push_str(&format!(
                 "add element {f} keepalived vmac_map {{ {} }}\n",
@@ -129,6 +135,7 @@ impl KeepalivedTables {
             }
         }
         self.vmacs.clear();
+        self.vmac_parts = [false; 2];
         run(&script).await
     }
 }
@@ -140,34 +147,46 @@ fn family(v6: bool) -> &'static str {
 /// The family's table, empty; `table` before `delete table` makes the
 /// delete succeed whether or not an old one exists.
 fn table(v6: bool) -> String {
-    let f = family(v6);
-    let (ty, nd_set, nd_rule, reports) = if v6 {
+    let (f, ty) = (family(v6), if v6 { "ipv6_addr" } else { "ipv4_addr" });
+    let (nd_set, nd_rule) = if v6 {
         (
-            "ipv6_addr",
             "  set neighbor-discovery { type icmpv6_type; flags constant; \
-             elements = { nd-neighbor-solicit, nd-neighbor-advert } }\n  \
-             set vmac_set { type iface_index; }\n",
+             elements = { nd-neighbor-solicit, nd-neighbor-advert } }\n",
             "icmpv6 type @neighbor-discovery accept; ",
-            "icmpv6 type mld2-listener-report meta oifkind \"macvlan\" \
-             dup to ip6 daddr device oif map @vmac_map drop; \
-             icmpv6 type nd-router-solicit meta oifkind \"macvlan\" oif @vmac_set drop; ",
         )
     } else {
-        (
-            "ipv4_addr",
-            "",
-            "",
-            "ip protocol igmp meta oifkind \"macvlan\" dup to ip daddr device oif map @vmac_map drop; ",
-        )
+        ("", "")
     };
     format!(
         "table {f} keepalived\ndelete table {f} keepalived\ntable {f} keepalived {{
   set vips {{ type {ty}; }}
-  map vmac_map {{ type iface_index : iface_index; }}
 {nd_set}  chain in {{ type filter hook input priority -1; policy accept; {nd_rule}{f} daddr @vips drop; }}
-  chain out {{ type filter hook output priority -1; policy accept; {reports}{nd_rule}{f} saddr @vips drop; }}
+  chain out {{ type filter hook output priority -1; policy accept; {nd_rule}{f} saddr @vips drop; }}
 }}\n"
     )
+}
+
+/// The VMAC map and the rules that move reports onto the base, added to
+/// the table only when there are VMACs (`meta oifkind` needs Linux 5.1),
+/// and inserted first, so that no_accept's drop of a VIP source (a VMAC's
+/// reports may come from a VIP) does not stop them.
+fn vmac_parts(v6: bool) -> String {
+    let f = family(v6);
+    let map = format!("add map {f} keepalived vmac_map {{ type iface_index : iface_index; }}\n");
+    let moved = |report: &str| {
+        format!(
+            "insert rule {f} keepalived out {report} meta oifkind \"macvlan\" dup to {f} daddr device oif map @vmac_map drop\n"
+        )
+    };
+    if v6 {
+        format!(
+            "{map}add set ip6 keepalived vmac_set {{ type iface_index; }}\n\
+             insert rule ip6 keepalived out icmpv6 type nd-router-solicit meta oifkind \"macvlan\" oif @vmac_set drop\n{}",
+            moved("icmpv6 type mld2-listener-report")
+        )
+    } else {
+        format!("{map}{}", moved("ip protocol igmp"))
+    }
 }
 
 /// `nft -f -` with `script` on stdin; nothing to do for an empty one.
