@@ -873,3 +873,46 @@ fn vmac_prefix_names_the_vmac() {
     );
     assert!(link_and_addresses(&lab, 1, "vrrp.51").is_empty());
 }
+
+/// With no_accept (`vrrp_strict`) as well, the reports are moved before the
+/// VIPs' drop rule, in the one keepalived table, which exit removes.
+#[test]
+fn vmac_reports_and_no_accept_share_the_keepalived_table() {
+    let Some(lab) = lab(1) else { return };
+    let dir = open_dir();
+    let before = "global_defs {\n vrrp_strict\n}\n";
+    let mut a = Vigil::start(&lab, 1, dir.path(), &conf(150, before, "use_vmac"), &[]);
+    let vmac = || link_and_addresses(&lab, 1, "vrrp.51");
+    assert!(
+        within(Duration::from_secs(6), || vmac()
+            .contains("inet 10.77.0.100/24"))
+        .is_some(),
+        "{}",
+        a.log()
+    );
+    let nft = |args: &[&str]| {
+        let out = lab
+            .command(lab.node(1), "nft")
+            .args(args)
+            .output()
+            .expect("nft");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let table = nft(&["list", "table", "ip", "keepalived"]);
+    let at = |text: &str| {
+        table
+            .find(text)
+            .unwrap_or_else(|| panic!("no {text:?} in:\n{table}"))
+    };
+    assert!(
+        at("ip protocol igmp") < at("ip saddr @vips drop"),
+        "{table}"
+    );
+    assert!(table.contains("\"vrrp.51\" : \"eth0\""), "{table}");
+    a.signal(libc::SIGTERM);
+    assert!(a.wait_exit(Duration::from_secs(5)).is_some(), "{}", a.log());
+    assert!(
+        !nft(&["list", "tables"]).contains("keepalived"),
+        "table left at exit"
+    );
+}
