@@ -111,17 +111,42 @@ impl Vmacs {
             names.insert(p.name.clone());
             true
         });
-        // Into the firewall's maps before they come up and join groups.
-        let new = made
-            .iter()
-            .filter_map(|p| Some((host.link(&p.name)?.index, host.link(&p.base)?.index, p.ipv6)));
-        guard(firewall, &self.links().into_iter().chain(new).collect()).await;
+        let mut recorded = Vec::new();
         for p in &made {
-            if let Err(e) = self.start(netlink, host, p, resolved).await {
+            match self.record(host, p) {
+                Ok(index) => recorded.push((p, index)),
+                Err(e) => error!("({}) VMAC {}: {e}", p.instance, p.name),
+            }
+        }
+        // Into the firewall's maps before they come up and join groups.
+        guard(firewall, &self.links()).await;
+        for (p, index) in recorded {
+            if let Err(e) = self.start(netlink, index, p, resolved).await {
                 error!("({}) VMAC {}: {e}", p.instance, p.name);
             }
         }
         names
+    }
+
+    /// Counts the VMAC `p` as ours; its interface index.
+    fn record(&mut self, host: &Interfaces, p: &Vmac) -> Result<u32> {
+        let index_of = |name: &str| {
+            host.link(name)
+                .map(|l| l.index)
+                .ok_or_else(|| Error::Config(format!("{name} did not appear")))
+        };
+        let index = index_of(&p.name)?;
+        self.ours.insert(
+            p.name.clone(),
+            Ours {
+                index,
+                base: p.base.clone(),
+                base_index: index_of(&p.base)?,
+                instance: p.instance.clone(),
+                ipv4: !p.ipv6,
+            },
+        );
+        Ok(index)
     }
 
     /// Every VMAC as the firewall's maps hold it.
@@ -168,26 +193,10 @@ impl Vmacs {
     async fn start(
         &mut self,
         netlink: &Netlink,
-        host: &Interfaces,
+        index: u32,
         p: &Vmac,
         resolved: &Resolved,
     ) -> Result<()> {
-        let index_of = |name: &str| {
-            host.link(name)
-                .map(|l| l.index)
-                .ok_or_else(|| Error::Config(format!("{name} did not appear")))
-        };
-        let index = index_of(&p.name)?;
-        self.ours.insert(
-            p.name.clone(),
-            Ours {
-                index,
-                base: p.base.clone(),
-                base_index: index_of(&p.base)?,
-                instance: p.instance.clone(),
-                ipv4: !p.ipv6,
-            },
-        );
         set(&sysctl::ipv6(&p.name, "disable_ipv6"), u32::from(!p.ipv6));
         if p.ipv6 {
             // A router solicitation would teach switches the virtual MAC on
