@@ -30,9 +30,9 @@ use crate::error::{Error, Result};
 /// the VMACs in their maps.
 #[derive(Debug, Default)]
 pub struct KeepalivedTables {
-    ipv4: bool,
-    ipv6: bool,
-    /// Whether each family's table (IPv4, IPv6) has [`vmac_parts`].
+    /// Whether each family's table (IPv4, IPv6) is made, and whether it
+    /// has [`vmac_parts`].
+    made: [bool; 2],
     vmac_parts: [bool; 2],
     vmacs: BTreeSet<VmacLink>,
 }
@@ -55,7 +55,7 @@ impl KeepalivedTables {
             if mine.is_empty() {
                 continue;
             }
-            let made = if v6 { &mut self.ipv6 } else { &mut self.ipv4 };
+            let made = &mut self.made[usize::from(v6)];
             if block && !*made {
                 script.push_str(&table(v6));
             }
@@ -102,7 +102,7 @@ impl KeepalivedTables {
             if new.is_empty() {
                 continue;
             }
-            let made = if v6 { &mut self.ipv6 } else { &mut self.ipv4 };
+            let made = &mut self.made[usize::from(v6)];
             if !std::mem::replace(made, true) {
                 script.push_str(&table(v6));
             }
@@ -129,8 +129,8 @@ impl KeepalivedTables {
     /// Deletes the tables vigil made (at exit).
     pub async fn remove(&mut self) -> Result<()> {
         let mut script = String::new();
-        for (v6, made) in [(false, &mut self.ipv4), (true, &mut self.ipv6)] {
-            if std::mem::take(made) {
+        for v6 in [false, true] {
+            if std::mem::take(&mut self.made[usize::from(v6)]) {
                 script.push_str(&format!("delete table {} keepalived\n", family(v6)));
             }
         }
