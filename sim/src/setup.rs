@@ -8,19 +8,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::rc::Rc;
 use tokio::sync::Notify;
 use vigil_core::scenario::Scenario;
-use vigil_core::scenario::format::DEFAULT_SEGMENT;
-
-fn parse_cidr(text: &str) -> Option<(IpAddr, u8)> {
-    let (addr, prefix) = text.split_once('/').unwrap_or((text, ""));
-    let addr: IpAddr = addr.trim().parse().ok()?;
-    let max = if addr.is_ipv4() { 32 } else { 128 };
-    let prefix = if prefix.is_empty() {
-        max
-    } else {
-        prefix.trim().parse().ok().filter(|p| *p <= max)?
-    };
-    Some((addr, prefix))
-}
+use vigil_core::scenario::format::{DEFAULT_SEGMENT, parse_cidr};
 
 fn v4(node: &str, text: &str) -> Result<Ipv4Addr, SimError> {
     match parse_cidr(text) {

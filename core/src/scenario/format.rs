@@ -7,6 +7,7 @@
 use super::duration::Dur;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
+use std::net::IpAddr;
 
 /// A whole scenario file.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -53,6 +54,20 @@ pub struct Segment {
 
 /// The segment a node's eth0 and every client are on unless told otherwise.
 pub const DEFAULT_SEGMENT: &str = "lan";
+
+/// An address as scenarios write them, `ADDR/LEN` or a bare `ADDR` (a host:
+/// 32 or 128), for both drivers.
+pub fn parse_cidr(text: &str) -> Option<(IpAddr, u8)> {
+    let (addr, prefix) = text.split_once('/').unwrap_or((text, ""));
+    let addr: IpAddr = addr.trim().parse().ok()?;
+    let max = if addr.is_ipv4() { 32 } else { 128 };
+    let prefix = if prefix.is_empty() {
+        max
+    } else {
+        prefix.trim().parse().ok().filter(|p| *p <= max)?
+    };
+    Some((addr, prefix))
+}
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -581,5 +596,18 @@ fn action_hosts(action: &Action) -> Vec<&str> {
         Action::Touch(f) | Action::Remove(f) => vec![&f.node],
         Action::Write(w) => vec![&w.node],
         Action::Reload(r) => vec![&r.node],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cidrs() {
+        let ip = |s: &str| s.parse::<IpAddr>().expect("address");
+        assert_eq!(parse_cidr("10.0.0.1/8"), Some((ip("10.0.0.1"), 8)));
+        assert_eq!(parse_cidr("fd00::1"), Some((ip("fd00::1"), 128)));
+        assert_eq!(parse_cidr("10.0.0.1/33"), None);
     }
 }
