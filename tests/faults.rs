@@ -216,12 +216,9 @@ fn sigkill_at_random_moments_of_a_takeover_leaves_no_stale_vip_after_restart() {
 /// Whether process `pid` still runs. A zombie counts as gone: it has ended
 /// and waits for a parent (here possibly an init that never reaps).
 fn alive(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
-        // "pid (comm) STATE …": the state follows the last ')'.
-        stat.rsplit_once(')')
-            .and_then(|(_, rest)| rest.split_whitespace().next())
-            .is_some_and(|state| state != "Z")
-    })
+    let path = format!("/proc/{pid}/stat");
+    common::stat_fields(std::path::Path::new(&path))
+        .is_some_and(|f| f.first().is_some_and(|state| state != "Z"))
 }
 
 /// The pids a script wrote to `file`, one run a line.

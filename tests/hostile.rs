@@ -343,14 +343,9 @@ fn each_hostile_advert_is_dropped_for_its_reason_and_changes_nothing() {
 
 /// utime + stime of a process, in seconds.
 fn cpu_seconds(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("stat");
-    // Fields after the command name, which may hold spaces: state is the 3rd.
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .expect("comm")
-        .1
-        .split_whitespace()
-        .collect();
+    let path = format!("/proc/{pid}/stat");
+    let fields = common::stat_fields(std::path::Path::new(&path)).expect("stat");
+    // utime and stime are fields 14 and 15.
     let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
     // SAFETY: sysconf has no preconditions.
     ticks / unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64

@@ -11,7 +11,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::{Capture, Vigil, holds, lab, script, vrrp_conf_with, within};
+use common::{Capture, Vigil, holds, lab, script, stat_fields, vrrp_conf_with, within};
 use vigil_netns::lab::Lab;
 
 const VIP4: &str = "10.77.0.100";
@@ -768,16 +768,11 @@ fn thread_dir(pid: u32, name: &str) -> Option<std::path::PathBuf> {
 }
 
 /// A thread's nice value, real-time priority and policy (`/proc/…/stat`
-/// fields 19, 40 and 41, counted after the command name).
+/// fields 19, 40 and 41).
 fn thread_sched(dir: &Path) -> (i64, i64, i64) {
-    let stat = std::fs::read_to_string(dir.join("stat")).expect("stat");
-    let after = &stat[stat.rfind(')').expect("comm") + 2..];
-    let f: Vec<i64> = after
-        .split_whitespace()
-        .map(|w| w.parse().unwrap_or(0))
-        .collect();
-    // `after` starts at field 3.
-    (f[19 - 3], f[40 - 3], f[41 - 3])
+    let f = stat_fields(&dir.join("stat")).expect("stat");
+    let field = |n: usize| f[n - 3].parse().expect("a number");
+    (field(19), field(40), field(41))
 }
 
 #[test]

@@ -247,6 +247,15 @@ pub fn within(limit: Duration, mut cond: impl FnMut() -> bool) -> Option<Duratio
     None
 }
 
+/// The fields of a `/proc/…/stat` file after the command name (which may
+/// hold spaces), so that index 0 is field 3, the state; `None` once the
+/// process or thread is gone.
+pub fn stat_fields(path: &Path) -> Option<Vec<String>> {
+    let stat = std::fs::read_to_string(path).ok()?;
+    let (_, rest) = stat.rsplit_once(')')?;
+    Some(rest.split_whitespace().map(String::from).collect())
+}
+
 /// tcpdump on the lab's bridge, writing every VRRP, ARP and ICMPv6 frame as
 /// it comes (`--immediate-mode`: libpcap's block timeout would lose the last
 /// second at SIGINT).
