@@ -46,10 +46,7 @@ pub fn roles<'a>(scenario: &Scenario, configs: impl IntoIterator<Item = &'a Conf
                     LvsMethod::Dr => false,
                     LvsMethod::Tun => true,
                 };
-                let server = scenario
-                    .server
-                    .iter()
-                    .find(|s| s.addr.split('/').next() == Some(&rs.ip.to_string()));
+                let server = scenario.server.iter().find(|s| is_addr(&s.addr, rs.ip));
                 if let Some(s) = server {
                     out.insert(Role {
                         server: s.name.clone(),
@@ -117,12 +114,17 @@ fn owners(scenario: &Scenario, configs: &[Config], ip: IpAddr) -> Vec<String> {
     let servers = scenario
         .server
         .iter()
-        .filter(|s| parse_cidr(&s.addr).is_some_and(|(a, _)| a == ip))
+        .filter(|s| is_addr(&s.addr, ip))
         .map(|s| s.name.clone());
     let nodes = scenario.node.iter().zip(configs).filter(|(node, config)| {
         node_subnets(node).iter().any(|&(a, _)| a == ip) || vips(config).any(|v| v == ip)
     });
     servers.chain(nodes.map(|(n, _)| n.name.clone())).collect()
+}
+
+/// Whether the scenario's address `text` (`ADDR/LEN`) is `ip`.
+fn is_addr(text: &str, ip: IpAddr) -> bool {
+    parse_cidr(text).is_some_and(|(a, _)| a == ip)
 }
 
 /// Every address a node has on its interfaces, with its prefix length.
